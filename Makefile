@@ -1,0 +1,53 @@
+# Berth: `make run` starts everything, `make test` runs the whole suite.
+# Both install what is missing first (Debian packages as root, a .venv, Python deps).
+
+SHELL := /bin/bash
+PYTHON := $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+# Debian packages Berth runs on: binary to look for = package that provides it.
+APT_NEEDS := redis-server:redis-server haproxy:haproxy dockerd:docker.io chromium:chromium \
+             busybox:busybox-static git:git
+REQ_STAMP := $(VENV)/.installed-$(shell cat requirements.txt 2>/dev/null | md5sum | cut -c1-12)
+
+.PHONY: run test deps apt venv migrate lint clean
+
+run: deps migrate
+	@$(PY) manage.py collectstatic --noinput -v0
+	@$(PY) manage.py ensure_admin
+	@exec $(PY) manage.py runall
+
+test: deps
+	@$(PY) manage.py check --fail-level WARNING
+	@$(PY) manage.py makemigrations --check --dry-run > /dev/null || { echo "models changed without a migration: run manage.py makemigrations"; exit 1; }
+	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+deps: apt venv
+
+apt:
+	@missing=""; for pair in $(APT_NEEDS); do bin=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$bin >/dev/null 2>&1 || test -x /usr/sbin/$$bin || missing="$$missing $$pkg"; done; \
+	  $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing (run as root or install them)"; exit 1; fi; \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  fi
+
+venv: $(REQ_STAMP)
+
+$(REQ_STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing Python dependencies into $(VENV)"
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+migrate: deps
+	@mkdir -p var
+	@$(PY) manage.py migrate --noinput -v0
+
+lint: deps
+	@$(VENV)/bin/python -m ruff check . 2>/dev/null || echo "ruff not installed; skipping"
+
+clean:
+	rm -rf var/staticfiles

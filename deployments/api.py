@@ -1,0 +1,337 @@
+"""REST API (/api/v1/): thin views that validate input, call a service, serialize output.
+
+Domain errors become HTTP in deployments/api_errors.py. Service configs are free-form
+JSON validated by deployments.spec, so views read `request.data` directly.
+"""
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from deployments import selectors, services, spec
+from deployments.choices import ServiceStatus
+from deployments.models import Service, ServiceVersion
+
+# --- output shapes ---------------------------------------------------------------------------
+
+ERRORS = inline_serializer(
+    "ConfigErrors",
+    {
+        "errors": serializers.ListField(child=serializers.DictField(child=serializers.CharField())),
+        "warnings": serializers.ListField(child=serializers.DictField(child=serializers.CharField())),
+    },
+)
+CONFIG = OpenApiTypes.OBJECT
+
+
+def service_endpoints(name: str) -> dict:
+    return {
+        "internet": f"{settings.BERTH_INTERNET_ENDPOINT}/api/predict/{name}",
+        "intranet": f"{settings.BERTH_INTRANET_ENDPOINT}/api/predict/{name}",
+    }
+
+
+def service_summary(service: Service) -> dict:
+    """The list shape: what `berth ls` prints."""
+    return {
+        "name": service.name,
+        "workspace": service.workspace.slug,
+        "status": service.status,
+        "message": service.message,
+        "instance": service.instance,
+        "current_version": service.current_version.number if service.current_version else None,
+        "latest_version": service.latest_version_number,
+        "service_path": f"/api/predict/{service.name}",
+        "created_at": service.created_at,
+        "updated_at": service.updated_at,
+    }
+
+
+def service_detail(service: Service, membership, warnings: list | None = None) -> dict:
+    body = service_summary(service)
+    body["endpoints"] = service_endpoints(service.name)
+    if selectors.can_see_token(membership):
+        body["token"] = service.token
+    body["config"] = services.service_config(service=service)
+    if warnings is not None:
+        body["warnings"] = warnings
+    return body
+
+
+def version_body(version: ServiceVersion, current_id: int | None) -> dict:
+    return {
+        "number": version.number,
+        "current": version.pk == current_id,
+        "created_at": version.created_at,
+        "created_by": version.created_by.username if version.created_by else None,
+        "config": version.config,
+    }
+
+
+# --- services --------------------------------------------------------------------------------
+
+
+class ServiceValidateView(APIView):
+    @extend_schema(
+        request=CONFIG,
+        responses={200: OpenApiTypes.OBJECT, 400: ERRORS},
+        summary="Validate a service config (dry run)",
+        description="Returns the normalised config (secrets masked) and warnings, or 400 with every error and its path.",
+    )
+    def post(self, request):
+        result = spec.validate_config(request.data)
+        if not result.ok:
+            return Response({"errors": result.errors, "warnings": result.warnings}, status=400)
+        return Response({"config": spec.mask_secrets(result.config), "warnings": result.warnings})
+
+
+class ServiceListView(APIView):
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("workspace", str, description="workspace slug"),
+            OpenApiParameter("search", str, description="substring of the service name"),
+            OpenApiParameter("status", str, enum=ServiceStatus.values),
+            OpenApiParameter("limit", int),
+            OpenApiParameter("offset", int),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+        operation_id="services_list",
+        summary="List services in your workspaces",
+    )
+    def get(self, request):
+        workspace = None
+        if request.query_params.get("workspace"):
+            workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=request.query_params["workspace"])
+        qs = selectors.service_list_for_user(
+            user=request.user,
+            workspace=workspace,
+            search=request.query_params.get("search", ""),
+            status=request.query_params.get("status", ""),
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response([service_summary(s) for s in page])
+
+    @extend_schema(
+        request=CONFIG,
+        parameters=[OpenApiParameter("workspace", str, description="workspace slug; default: your current one")],
+        responses={201: OpenApiTypes.OBJECT, 400: ERRORS},
+        summary="Create a service from an EAS-style config",
+    )
+    def post(self, request):
+        if request.query_params.get("workspace"):
+            workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=request.query_params["workspace"])
+        else:
+            workspace = services.workspace_current_for_user(user=request.user)
+        service, warnings = services.service_create(actor=request.user, workspace=workspace, config=request.data)
+        _, membership = selectors.service_get_for_user(user=request.user, name=service.name)
+        return Response(service_detail(service, membership, warnings), status=status.HTTP_201_CREATED)
+
+
+class ServiceDetailView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="Describe a service")
+    def get(self, request, name: str):
+        service, membership = selectors.service_get_for_user(user=request.user, name=name)
+        return Response(service_detail(service, membership))
+
+    @extend_schema(
+        request=CONFIG,
+        responses={200: OpenApiTypes.OBJECT, 400: ERRORS},
+        summary="Replace a service's config",
+        description="A masked secret ('****') sent back unchanged keeps the stored value.",
+    )
+    def put(self, request, name: str):
+        service, membership = selectors.service_get_for_user(user=request.user, name=name)
+        service, changed, warnings = services.service_update(actor=request.user, service=service, config=request.data)
+        return Response({**service_detail(service, membership, warnings), "new_version": changed})
+
+    @extend_schema(
+        request=CONFIG,
+        responses={200: OpenApiTypes.OBJECT, 400: ERRORS},
+        summary="Change part of a service's config",
+        description=(
+            "A JSON merge patch (RFC 7386; arrays are replaced whole, null deletes), as `eascmd modify -s` merges. "
+            "Top-level keys with dots or indexes set one value, as `eascmd modify -D` does: "
+            '{"metadata.instance": 4, "containers[0].image": "repo/app:2"}.'
+        ),
+    )
+    def patch(self, request, name: str):
+        service, membership = selectors.service_get_for_user(user=request.user, name=name)
+        service, changed, warnings = services.service_patch(actor=request.user, service=service, patch=request.data)
+        return Response({**service_detail(service, membership, warnings), "new_version": changed})
+
+    @extend_schema(responses={204: None}, summary="Delete a service")
+    def delete(self, request, name: str):
+        service, _ = selectors.service_get_for_user(user=request.user, name=name)
+        services.service_delete(actor=request.user, service=service)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ServiceVersionListView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="List a service's versions, newest first")
+    def get(self, request, name: str):
+        service, _ = selectors.service_get_for_user(user=request.user, name=name)
+        versions = service.versions.select_related("created_by").order_by("-number")
+        return Response({"results": [version_body(v, service.current_version_id) for v in versions]})
+
+
+class ServiceConfigSchemaView(APIView):
+    """The JSON Schema of a service config, for editors. Public: it holds no data."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="JSON Schema of a service config")
+    def get(self, request):
+        return Response(spec.service_config_json_schema())
+
+
+# --- workspaces, members, registry credentials, API keys ------------------------------------
+
+
+def membership_body(m) -> dict:
+    return {"username": m.user.username, "role": m.role}
+
+
+class WorkspaceListView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="List your workspaces")
+    def get(self, request):
+        current = services.workspace_current_for_user(user=request.user)
+        memberships = request.user.memberships.select_related("workspace").order_by("workspace__name")
+        return Response(
+            {
+                "results": [
+                    {
+                        "slug": m.workspace.slug,
+                        "name": m.workspace.name,
+                        "role": m.role,
+                        "current": m.workspace_id == current.pk,
+                    }
+                    for m in memberships
+                ]
+            }
+        )
+
+    @extend_schema(
+        request=inline_serializer("WorkspaceCreate", {"name": serializers.CharField()}),
+        responses={201: OpenApiTypes.OBJECT},
+        summary="Create a workspace (you become its owner)",
+    )
+    def post(self, request):
+        workspace = services.workspace_create(name=str(request.data.get("name", "")), owner=request.user)
+        return Response({"slug": workspace.slug, "name": workspace.name, "role": "owner"}, status=201)
+
+
+class WorkspaceMemberListView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="List a workspace's members")
+    def get(self, request, slug: str):
+        workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=slug)
+        return Response({"results": [membership_body(m) for m in selectors.membership_list(workspace=workspace)]})
+
+    @extend_schema(
+        request=inline_serializer(
+            "MemberSet", {"username": serializers.CharField(), "role": serializers.ChoiceField(["owner", "developer", "viewer"])}
+        ),
+        responses={200: OpenApiTypes.OBJECT},
+        summary="Add a member or change their role (owners only)",
+    )
+    def post(self, request, slug: str):
+        workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=slug)
+        membership = services.membership_set(
+            actor=request.user,
+            workspace=workspace,
+            username=str(request.data.get("username", "")),
+            role=str(request.data.get("role", "")),
+        )
+        return Response(membership_body(membership))
+
+
+class WorkspaceMemberDetailView(APIView):
+    @extend_schema(responses={204: None}, summary="Remove a member (owners only)")
+    def delete(self, request, slug: str, username: str):
+        workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=slug)
+        services.membership_remove(actor=request.user, workspace=workspace, username=username)
+        return Response(status=204)
+
+
+def credential_body(c) -> dict:
+    # The password never leaves the server.
+    return {"name": c.name, "registry": c.registry, "username": c.username, "password": spec.SECRET_MASK}
+
+
+class RegistryCredentialListView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="List a workspace's registry credentials")
+    def get(self, request, slug: str):
+        workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=slug)
+        return Response({"results": [credential_body(c) for c in selectors.registry_credential_list(workspace=workspace)]})
+
+    @extend_schema(
+        request=inline_serializer(
+            "RegistryCredentialCreate",
+            {
+                "name": serializers.CharField(),
+                "registry": serializers.CharField(),
+                "username": serializers.CharField(),
+                "password": serializers.CharField(),
+            },
+        ),
+        responses={201: OpenApiTypes.OBJECT, 400: ERRORS},
+        summary="Save a registry credential (the password is stored encrypted)",
+    )
+    def post(self, request, slug: str):
+        workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=slug)
+        data = request.data if isinstance(request.data, dict) else {}
+        credential = services.registry_credential_create(
+            actor=request.user,
+            workspace=workspace,
+            **{field: str(data.get(field, "")) for field in ("name", "registry", "username", "password")},
+        )
+        return Response(credential_body(credential), status=201)
+
+
+class RegistryCredentialDetailView(APIView):
+    @extend_schema(responses={204: None}, summary="Delete a registry credential")
+    def delete(self, request, slug: str, name: str):
+        workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=slug)
+        credential = selectors.registry_credential_list(workspace=workspace).filter(name=name).first()
+        if credential is None:
+            return Response({"detail": f"no registry credential named {name!r}"}, status=404)
+        services.registry_credential_delete(actor=request.user, credential=credential)
+        return Response(status=204)
+
+
+class ApiKeyListView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="List your API keys (never the keys themselves)")
+    def get(self, request):
+        keys = selectors.api_key_list_for_user(user=request.user)
+        return Response(
+            {
+                "results": [
+                    {"id": k.pk, "name": k.name, "prefix": k.prefix, "created_at": k.created_at, "last_used_at": k.last_used_at}
+                    for k in keys
+                ]
+            }
+        )
+
+    @extend_schema(
+        request=inline_serializer("ApiKeyCreate", {"name": serializers.CharField()}),
+        responses={201: OpenApiTypes.OBJECT},
+        summary="Make an API key; the response holds it once",
+    )
+    def post(self, request):
+        key, plain = services.api_key_create(user=request.user, name=str(request.data.get("name", "")))
+        return Response({"id": key.pk, "name": key.name, "prefix": key.prefix, "key": plain}, status=201)
+
+
+class ApiKeyDetailView(APIView):
+    @extend_schema(responses={204: None}, summary="Revoke an API key")
+    def delete(self, request, key_id: int):
+        services.api_key_delete(user=request.user, key_id=key_id)
+        return Response(status=204)

@@ -1,0 +1,133 @@
+"""The runtime interface: everything Berth asks of a container host.
+
+Services, tasks and views speak only these types; `runtime/docker.py` is the one
+implementation today (and the only module that imports `docker`). A Swarm backend
+would implement the same `Runtime` protocol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Protocol
+
+LABEL_PREFIX = "berth."
+LABEL_SERVICE = "berth.service"
+LABEL_VERSION = "berth.version"
+LABEL_INSTANCE = "berth.instance"
+LABEL_WORKSPACE = "berth.workspace"
+LABEL_ROLE = "berth.role"  # "main" for the container that receives traffic, "sidecar" otherwise
+
+
+class RuntimeError_(Exception):
+    """A host-side failure, phrased for a person: what failed and what to do."""
+
+    def __init__(self, message: str, *, reason: str = "Error"):
+        self.reason = reason
+        super().__init__(message)
+
+
+class ImageNotFound(RuntimeError_):
+    def __init__(self, message: str):
+        super().__init__(message, reason="ImagePullBackOff")
+
+
+class RegistryAuthFailed(RuntimeError_):
+    def __init__(self, message: str):
+        super().__init__(message, reason="ImagePullBackOff")
+
+
+class HostUnreachable(RuntimeError_):
+    def __init__(self, message: str):
+        super().__init__(message, reason="HostUnreachable")
+
+
+@dataclass(frozen=True)
+class RegistryAuth:
+    username: str
+    password: str
+
+    def __repr__(self) -> str:  # never print the password, even in tracebacks
+        return f"RegistryAuth(username={self.username!r}, password='****')"
+
+
+@dataclass
+class ContainerSpec:
+    """One container of one instance, fully resolved: nothing here needs the DB."""
+
+    name: str
+    image: str
+    labels: dict[str, str]
+    env: dict[str, str] = field(default_factory=dict)
+    entrypoint: list[str] | None = None
+    command: list[str] | None = None
+    port: int | None = None  # published on an ephemeral port of `bind_address`
+    bind_address: str = "127.0.0.1"
+    cpu: float | None = None
+    memory_mb: int | None = None
+    network_of: str | None = None  # share the network namespace of this container (multi-container instances)
+    mounts: list[dict] = field(default_factory=list)
+    shm_size_mb: int | None = None
+
+
+@dataclass
+class ContainerState:
+    """A container as the host reports it."""
+
+    id: str
+    name: str
+    labels: dict[str, str]
+    status: str  # created | running | restarting | exited | dead | paused
+    exit_code: int | None = None
+    oom_killed: bool = False
+    host_port: int | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    error: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+
+@dataclass
+class HostInfo:
+    cpus: int
+    memory_bytes: int
+    server_version: str
+
+
+class Runtime(Protocol):
+    def info(self) -> HostInfo: ...
+
+    def pull(self, image: str, auth: RegistryAuth | None) -> str:
+        """Make `image` present on the host; returns its id (digest). Raises ImageNotFound / RegistryAuthFailed."""
+
+    def image_has(self, image: str) -> bool: ...
+
+    def start(self, spec: ContainerSpec) -> ContainerState:
+        """Create and start a container; a stale one of the same name is removed first."""
+
+    def stop(self, container: str, *, grace_seconds: int) -> None:
+        """SIGTERM, then SIGKILL after the grace period. A missing container is success."""
+
+    def restart(self, container: str, *, grace_seconds: int) -> ContainerState | None:
+        """Restart (or start an exited) container in place; None when it no longer exists."""
+
+    def remove(self, container: str) -> None:
+        """Force-remove; a missing container is success."""
+
+    def list(self, labels: dict[str, str]) -> list[ContainerState]:
+        """Every container (running or not) carrying all of `labels`, in one call."""
+
+    def inspect(self, container: str) -> ContainerState | None: ...
+
+    def logs(self, container: str, *, tail: int = 100) -> str: ...
+
+    def follow_logs(self, container: str, *, tail: int = 100) -> Iterator[str]: ...
+
+    def exec(self, container: str, command: list[str], *, timeout: float) -> int:
+        """Run a command inside the container; its exit code (non-zero on timeout)."""
+
+    def stats(self, container: str) -> dict: ...
+
+    def remove_volumes(self, labels: dict[str, str]) -> None: ...

@@ -1,0 +1,70 @@
+"""Reads that depend on who asks. Each raises NotFound for objects the user may not see."""
+
+from django.db.models import QuerySet
+
+from deployments.choices import Role
+from deployments.errors import NotFound
+from deployments.models import ApiKey, Membership, RegistryCredential, Service, Workspace
+
+
+def workspace_list_for_user(*, user) -> QuerySet[Workspace]:
+    return Workspace.objects.filter(memberships__user=user).order_by("name")
+
+
+def membership_get(*, user, workspace: Workspace) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(user=user, workspace=workspace).first()
+
+
+def workspace_get_for_user(*, user, slug: str) -> tuple[Workspace, Membership]:
+    membership = (
+        Membership.objects.select_related("workspace").filter(user=user, workspace__slug=slug).first()
+    )
+    if membership is None:
+        raise NotFound(f"no workspace named {slug!r}")
+    return membership.workspace, membership
+
+
+def membership_list(*, workspace: Workspace) -> QuerySet[Membership]:
+    return workspace.memberships.select_related("user").order_by("user__username")
+
+
+def service_list_for_user(
+    *, user, workspace: Workspace | None = None, search: str = "", status: str = ""
+) -> QuerySet[Service]:
+    """Services in the user's workspaces, with the workspace and current version joined."""
+    qs = Service.objects.filter(workspace__memberships__user=user).select_related("workspace", "current_version")
+    if workspace is not None:
+        qs = qs.filter(workspace=workspace)
+    if search:
+        qs = qs.filter(name__icontains=search.strip())
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("name")
+
+
+def service_get_for_user(*, user, name: str) -> tuple[Service, Membership]:
+    """The service and the user's membership in its workspace; NotFound for outsiders.
+
+    The message is the same whether the service exists elsewhere or not at all, so
+    names in other workspaces are not revealed.
+    """
+    service = Service.objects.select_related("workspace", "current_version").filter(name=name).first()
+    membership = membership_get(user=user, workspace=service.workspace) if service else None
+    if service is None or membership is None:
+        raise NotFound(f"no service named {name!r}")
+    return service, membership
+
+
+def registry_credential_list(*, workspace: Workspace) -> QuerySet[RegistryCredential]:
+    return workspace.registry_credentials.order_by("name")
+
+
+def api_key_list_for_user(*, user) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(user=user).order_by("-created_at")
+
+
+def can_see_token(membership: Membership | None) -> bool:
+    """Owners and developers see a service's token; viewers never do."""
+    return membership is not None and membership.role in (Role.OWNER, Role.DEVELOPER)

@@ -1,0 +1,28 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from deployments import api
+
+urlpatterns = [
+    path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
+    path("schema/service-config.json", api.ServiceConfigSchemaView.as_view(), name="service-config-schema"),
+    path("services", api.ServiceListView.as_view(), name="api-services"),
+    path("services/validate", api.ServiceValidateView.as_view(), name="api-service-validate"),
+    path("services/<str:name>", api.ServiceDetailView.as_view(), name="api-service"),
+    path("services/<str:name>/versions", api.ServiceVersionListView.as_view(), name="api-service-versions"),
+    path("workspaces", api.WorkspaceListView.as_view(), name="api-workspaces"),
+    path("workspaces/<slug:slug>/members", api.WorkspaceMemberListView.as_view(), name="api-members"),
+    path("workspaces/<slug:slug>/members/<str:username>", api.WorkspaceMemberDetailView.as_view(), name="api-member"),
+    path(
+        "workspaces/<slug:slug>/registry-credentials",
+        api.RegistryCredentialListView.as_view(),
+        name="api-credentials",
+    ),
+    path(
+        "workspaces/<slug:slug>/registry-credentials/<str:name>",
+        api.RegistryCredentialDetailView.as_view(),
+        name="api-credential",
+    ),
+    path("api-keys", api.ApiKeyListView.as_view(), name="api-keys"),
+    path("api-keys/<int:key_id>", api.ApiKeyDetailView.as_view(), name="api-key"),
+]

@@ -1,0 +1,159 @@
+"""The deploy engine against a real dockerd, Redis, Celery worker (with beat) and prober."""
+
+import urllib.request
+
+import docker
+import pytest
+
+from deployments import lifecycle, services
+from deployments.choices import ServiceStatus
+from deployments.models import Event, Instance, Service
+from tests.conftest import SERVICE_PREFIX
+from tests.stack import wait_for
+
+pytestmark = [pytest.mark.docker, pytest.mark.redis]
+
+FAST_CHECK = {"initial_delay_seconds": 0, "period_seconds": 1, "timeout_seconds": 1, "success_threshold": 1, "failure_threshold": 2}
+
+
+def web_config(name: str, image: str, *, instance: int = 2, body: str = "ok", env: dict | None = None) -> dict:
+    """busybox httpd serving `body` on port 8000, with an HTTP health check."""
+    return {
+        "name": SERVICE_PREFIX + name,
+        "containers": [
+            {
+                "image": image,
+                "script": f"mkdir -p /www && echo {body} > /www/index.html && exec httpd -f -p 8000 -h /www",
+                "port": 8000,
+                "env": [{"name": k, "value": v} for k, v in (env or {}).items()],
+                "health_check": {"http_get": {"path": "/index.html", "port": 8000}, **FAST_CHECK},
+            }
+        ],
+        "metadata": {"instance": instance, "memory": 64, "eas": {"termination_grace_period": 1}},
+    }
+
+
+def status_of(name: str) -> str | None:
+    service = Service.objects.filter(name=name).first()
+    return service.status if service else None
+
+
+def wait_status(name: str, status: str, timeout: float = 60) -> Service:
+    def reached():
+        current = status_of(name)
+        if current == ServiceStatus.FAILED and status != ServiceStatus.FAILED:
+            service = Service.objects.get(name=name)
+            raise AssertionError(f"{name} failed: {service.message}")
+        return current == status
+
+    wait_for(reached, timeout=timeout, what=f"{name} to be {status} (now {status_of(name)})")
+    return Service.objects.get(name=name)
+
+
+def get(port: int, path: str = "/index.html") -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as response:
+        return response.read().decode().strip()
+
+
+def containers_of(name: str) -> list:
+    return docker.from_env().containers.list(all=True, filters={"label": f"berth.service={name}"})
+
+
+def test_a_created_service_reaches_running_and_each_instance_answers(local_host, alice, busybox_image):
+    workspace = services.workspace_current_for_user(user=alice)
+    service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("web", busybox_image))
+    service = wait_status(service.name, ServiceStatus.RUNNING)
+    instances = list(Instance.objects.filter(service=service))
+    assert len(instances) == 2 and all(i.ready for i in instances)
+    for instance in instances:
+        assert get(instance.host_port) == "ok"
+    reasons = list(Event.objects.filter(service=service).values_list("reason", flat=True))
+    assert "Started" in reasons and "Running" in reasons
+    # Ports are bound to the host's internal address only.
+    for container in containers_of(service.name):
+        bindings = container.attrs["HostConfig"]["PortBindings"]["8000/tcp"]
+        assert bindings[0]["HostIp"] == "127.0.0.1"
+
+
+def test_stop_start_and_delete_leave_nothing_behind(local_host, alice, busybox_image):
+    workspace = services.workspace_current_for_user(user=alice)
+    service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("cycle", busybox_image, instance=1))
+    service = wait_status(service.name, ServiceStatus.RUNNING)
+    lifecycle.service_stop(actor=alice, service=service)
+    service = wait_status(service.name, ServiceStatus.STOPPED)
+    assert containers_of(service.name) == []
+    assert service.current_version is not None and service.token
+    lifecycle.service_start(actor=alice, service=service)
+    service = wait_status(service.name, ServiceStatus.RUNNING)
+    assert len(containers_of(service.name)) == 1
+    services.service_delete(actor=alice, service=service)
+    wait_for(lambda: not Service.objects.filter(name=service.name).exists(), timeout=30, what="delete")
+    assert containers_of(service.name) == []
+
+
+def test_a_killed_container_is_restarted_and_recorded(local_host, alice, busybox_image):
+    workspace = services.workspace_current_for_user(user=alice)
+    service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("crash", busybox_image, instance=1))
+    service = wait_status(service.name, ServiceStatus.RUNNING)
+    instance = Instance.objects.get(service=service)
+    docker.from_env().containers.get(instance.container_id).kill()
+    wait_for(lambda: Instance.objects.get(pk=instance.pk).restarts == 1, timeout=30, what="restart recorded")
+    wait_status(service.name, ServiceStatus.RUNNING)
+    restarted = Instance.objects.get(pk=instance.pk)
+    assert restarted.last_state["exitCode"] == 137
+    assert Event.objects.filter(service=service, reason="Restarted", type="Warning").exists()
+    assert get(restarted.host_port) == "ok"
+
+
+def test_a_command_that_exits_at_once_fails_with_its_last_log_lines(local_host, alice, busybox_image):
+    workspace = services.workspace_current_for_user(user=alice)
+    config = web_config("exits", busybox_image, instance=1)
+    config["containers"][0]["script"] = "echo model file missing: /models/m.bin >&2; exit 3"
+    service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
+    service = wait_status(service.name, ServiceStatus.FAILED, timeout=90)
+    assert "exited with code 3" in service.message
+    assert "model file missing" in service.message
+
+
+def test_an_image_that_does_not_exist_fails_with_a_clear_reason(local_host, alice, busybox_image):
+    workspace = services.workspace_current_for_user(user=alice)
+    config = web_config("noimage", busybox_image, instance=1)
+    config["containers"][0]["image"] = "127.0.0.1:1/berth/does-not-exist:1"
+    service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
+    service = wait_status(service.name, ServiceStatus.FAILED, timeout=60)
+    assert "does-not-exist" in service.message
+    assert containers_of(service.name) == []
+
+
+def test_modify_rolls_out_a_new_version_and_a_broken_one_keeps_the_old_serving(local_host, alice, busybox_image):
+    workspace = services.workspace_current_for_user(user=alice)
+    service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("roll", busybox_image, body="v1"))
+    service = wait_status(service.name, ServiceStatus.RUNNING)
+
+    services.service_patch(actor=alice, service=service, patch={"containers[0].script": web_config("roll", busybox_image, body="v2")["containers"][0]["script"]})
+    wait_for(
+        lambda: Instance.objects.filter(service__name=service.name, version__number=2, ready=True).count() == 2
+        and not Instance.objects.filter(service__name=service.name, version__number=1).exists(),
+        timeout=60,
+        what="rollout to v2",
+    )
+    service = wait_status(service.name, ServiceStatus.RUNNING)
+    assert {get(i.host_port) for i in Instance.objects.filter(service=service)} == {"v2"}
+
+    # A version that never becomes ready: old instances keep serving, the version is marked failed.
+    service.refresh_from_db()
+    services.service_patch(actor=alice, service=service, patch={"containers[0].script": "sleep 3600"})
+    wait_for(lambda: service.versions.filter(number=3, failed=True).exists(), timeout=60, what="v3 marked failed")
+    service = wait_status(service.name, ServiceStatus.RUNNING)
+    assert service.current_version.number == 2
+    assert {get(i.host_port) for i in Instance.objects.filter(service=service)} == {"v2"}
+    assert Event.objects.filter(service=service, reason="RolloutFailed").exists()
+
+    lifecycle.service_rollback(actor=alice, service=service, number=1)
+    wait_for(
+        lambda: {i.version.number for i in Instance.objects.filter(service=service, ready=True)} == {1}
+        and Instance.objects.filter(service=service).count() == 2,
+        timeout=60,
+        what="rollback to v1",
+    )
+    assert {get(i.host_port) for i in Instance.objects.filter(service=service)} == {"v1"}

@@ -1,0 +1,144 @@
+"""Real components for integration tests: dockerd, redis-server, a Celery worker (with beat), the prober.
+
+Each is started once per pytest run (session fixtures in tests/conftest.py), on free
+ports, and stopped at the end only if this run started it.
+"""
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+RUN_ID = f"{os.getpid() % 100000:05d}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+def docker_ping() -> bool:
+    import docker
+
+    try:
+        return docker.from_env(timeout=5).ping()
+    except Exception:
+        return False
+
+
+def start_dockerd() -> subprocess.Popen | None:
+    """Start dockerd when none answers; returns the process we started (None if one was running)."""
+    if docker_ping():
+        return None
+    VAR.mkdir(exist_ok=True)
+    log = open(VAR / "dockerd.log", "a")
+    proc = subprocess.Popen([shutil.which("dockerd") or "/usr/sbin/dockerd"], stdout=log, stderr=subprocess.STDOUT)
+    wait_for(docker_ping, timeout=60, what="dockerd")
+    return proc
+
+
+def start_redis() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(lambda: port_open(port), timeout=20, what="redis-server")
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def start_manage(name: str, args: list[str], env: dict) -> subprocess.Popen:
+    VAR.mkdir(exist_ok=True)
+    log = open(VAR / f"test-{name}.log", "w")
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def build_image(name: str, files: dict[str, bytes | Path], dockerfile: str) -> str:
+    """Build an image once per content: tagged by a hash of its build context, reused when present."""
+    import docker
+
+    digest = hashlib.sha256(dockerfile.encode())
+    for path, content in sorted(files.items()):
+        digest.update(path.encode())
+        digest.update(content.read_bytes() if isinstance(content, Path) else content)
+    tag = f"berth-test/{name}:{digest.hexdigest()[:12]}"
+    client = docker.from_env()
+    try:
+        client.images.get(tag)
+        return tag
+    except docker.errors.ImageNotFound:
+        pass
+    with tempfile.TemporaryDirectory() as context:
+        for path, content in files.items():
+            target = Path(context) / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, Path):
+                shutil.copy2(content, target)
+            else:
+                target.write_bytes(content)
+        (Path(context) / "Dockerfile").write_text(dockerfile)
+        client.images.build(path=context, tag=tag, rm=True)
+    return tag
+
+
+def busybox_image() -> str:
+    """A ~1 MB image with a shell, httpd and nc: busybox-static copied into scratch."""
+    busybox = Path(shutil.which("busybox") or "/bin/busybox")
+    return build_image(
+        "busybox",
+        {"busybox": busybox},
+        'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nCMD ["/bin/sh"]\n',
+    )
+
+
+def remove_run_containers(prefix: str) -> None:
+    """Remove every container whose berth.service label starts with this run's prefix."""
+    import docker
+
+    client = docker.from_env()
+    for container in client.containers.list(all=True, filters={"label": "berth.service"}):
+        if container.labels.get("berth.service", "").startswith(prefix):
+            try:
+                container.remove(force=True, v=True)
+            except docker.errors.NotFound:
+                pass
