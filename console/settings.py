@@ -201,6 +201,9 @@ LOGGING = {
 }
 
 # --- deploy engine ---------------------------------------------------------------------------
+# Labels every container this installation makes; reconcile only touches its own, so two
+# installations (or two test runs) can share a Docker engine.
+BERTH_INSTALLATION = env_str("BERTH_INSTALLATION", "berth")
 # The local Docker engine `make run` registers as host "local".
 BERTH_LOCAL_DOCKER_URL = env_str("BERTH_LOCAL_DOCKER_URL", "unix:///var/run/docker.sock")
 # A new version that has not become ready within this many seconds is marked failed.
@@ -216,3 +219,31 @@ BERTH_EXTRA_CA_BUNDLE = env_str("BERTH_EXTRA_CA_BUNDLE", "")
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {"task": "deployments.tasks.reconcile", "schedule": float(BERTH_RECONCILE_INTERVAL)},
 }
+
+# --- gateway ---------------------------------------------------------------------------------
+# The data plane is HAProxy, driven by `manage.py gateway` (deployments/gateway/). Everything the
+# controller writes (haproxy.cfg, map files holding tokens, sockets) lives in BERTH_GATEWAY_DIR,
+# mode 0700, files 0600.
+BERTH_GATEWAY_DIR = Path(env_str("BERTH_GATEWAY_DIR", str(BASE_DIR / "var" / "gateway")))
+BERTH_GATEWAY_BIND = env_str("BERTH_GATEWAY_BIND", "127.0.0.1")
+BERTH_GATEWAY_HTTP_PORT = env_int("BERTH_GATEWAY_HTTP_PORT", 9000)  # matches BERTH_*_ENDPOINT's default
+BERTH_GATEWAY_GRPC_PORT = env_int("BERTH_GATEWAY_GRPC_PORT", 9001)  # h2c, for metadata.enable_grpc services
+# The domain gRPC clients put after the service label in :authority (<service>.<domain>); display only.
+BERTH_GATEWAY_GRPC_DOMAIN = env_str("BERTH_GATEWAY_GRPC_DOMAIN", "grpc.berth.local")
+BERTH_GATEWAY_HAPROXY = env_str("BERTH_GATEWAY_HAPROXY", "/usr/sbin/haproxy")
+# Requests with a larger Content-Length get 413.
+BERTH_GATEWAY_MAX_BODY_BYTES = env_int("BERTH_GATEWAY_MAX_BODY_BYTES", 100 * 1024 * 1024)
+# Request timeout when a service sets no metadata.rpc.keepalive (EAS's dedicated-gateway default).
+BERTH_GATEWAY_DEFAULT_TIMEOUT_MS = env_int("BERTH_GATEWAY_DEFAULT_TIMEOUT_MS", 600_000)
+# A PEM file (certificate chain + key): when set, both listeners speak TLS.
+BERTH_GATEWAY_TLS_CERT = env_str("BERTH_GATEWAY_TLS_CERT", "")
+# Answer CORS preflights and allow cross-origin reads (tokens are never ambient credentials).
+BERTH_GATEWAY_CORS = env_bool("BERTH_GATEWAY_CORS", True)
+# Seconds between DB polls of the controller, and between traffic samples.
+BERTH_GATEWAY_TICK = float(env_str("BERTH_GATEWAY_TICK", "0.5"))
+BERTH_GATEWAY_METRICS_INTERVAL = env_int("BERTH_GATEWAY_METRICS_INTERVAL", 10)
+BERTH_GATEWAY_METRICS_RETENTION_HOURS = env_int("BERTH_GATEWAY_METRICS_RETENTION_HOURS", 7 * 24)
+# Old HAProxy workers keep in-flight requests (and WebSockets) this long after a reload.
+BERTH_GATEWAY_HARD_STOP_AFTER = env_str("BERTH_GATEWAY_HARD_STOP_AFTER", "15m")
+# When set, GET /metrics (Prometheus) needs "Authorization: Bearer <this>".
+BERTH_METRICS_TOKEN = env_str("BERTH_METRICS_TOKEN", "")

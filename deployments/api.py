@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from deployments import selectors, services, spec
+from deployments import engine, lifecycle, selectors, services, spec
 from deployments.choices import ServiceStatus
 from deployments.models import Service, ServiceVersion
 
@@ -52,8 +52,24 @@ def service_summary(service: Service) -> dict:
     }
 
 
+def deployment_body(deployment) -> dict | None:
+    if deployment is None:
+        return None
+    return {
+        "id": deployment.pk,
+        "kind": deployment.kind,
+        "status": deployment.status,
+        "phase": deployment.phase,
+        "message": deployment.message,
+        "created_at": deployment.created_at,
+        "finished_at": deployment.finished_at,
+    }
+
+
 def service_detail(service: Service, membership, warnings: list | None = None) -> dict:
     body = service_summary(service)
+    body["counts"] = engine.service_counts(service)
+    body["deployment"] = deployment_body(selectors.service_latest_deployment(service=service))
     body["endpoints"] = service_endpoints(service.name)
     if selectors.can_see_token(membership):
         body["token"] = service.token
@@ -123,6 +139,7 @@ class ServiceListView(APIView):
         request=CONFIG,
         parameters=[OpenApiParameter("workspace", str, description="workspace slug; default: your current one")],
         responses={201: OpenApiTypes.OBJECT, 400: ERRORS},
+        operation_id="services_create",
         summary="Create a service from an EAS-style config",
     )
     def post(self, request):
@@ -167,11 +184,16 @@ class ServiceDetailView(APIView):
         service, changed, warnings = services.service_patch(actor=request.user, service=service, patch=request.data)
         return Response({**service_detail(service, membership, warnings), "new_version": changed})
 
-    @extend_schema(responses={204: None}, summary="Delete a service")
+    @extend_schema(
+        responses={202: OpenApiTypes.OBJECT, 204: None},
+        summary="Delete a service",
+        description="204 when nothing was running; 202 while the engine removes its containers (status Deleting).",
+    )
     def delete(self, request, name: str):
         service, _ = selectors.service_get_for_user(user=request.user, name=name)
-        services.service_delete(actor=request.user, service=service)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        if services.service_delete(actor=request.user, service=service):
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response({"detail": "deleting", "status": "Deleting"}, status=status.HTTP_202_ACCEPTED)
 
 
 class ServiceVersionListView(APIView):
@@ -180,6 +202,131 @@ class ServiceVersionListView(APIView):
         service, _ = selectors.service_get_for_user(user=request.user, name=name)
         versions = service.versions.select_related("created_by").order_by("-number")
         return Response({"results": [version_body(v, service.current_version_id) for v in versions]})
+
+
+class ServiceActionView(APIView):
+    """POST /services/<name>/<action>: stop, start, restart."""
+
+    actions = {"stop": lifecycle.service_stop, "start": lifecycle.service_start, "restart": lifecycle.service_restart}
+
+    @extend_schema(
+        request=None,
+        responses={202: OpenApiTypes.OBJECT},
+        operation_id="services_action",
+        parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=["stop", "start", "restart"])],
+        summary="Stop, start or restart a service",
+    )
+    def post(self, request, name: str, action: str):
+        service, membership = selectors.service_get_for_user(user=request.user, name=name)
+        if action not in self.actions:
+            return Response({"detail": f"unknown action {action!r}; use one of {', '.join(self.actions)}"}, status=404)
+        self.actions[action](actor=request.user, service=service)
+        service.refresh_from_db()
+        return Response(service_detail(service, membership), status=status.HTTP_202_ACCEPTED)
+
+
+class ServiceScaleView(APIView):
+    @extend_schema(
+        request=inline_serializer("Scale", {"instance": serializers.IntegerField(min_value=0)}),
+        responses={200: OpenApiTypes.OBJECT, 400: ERRORS},
+        summary="Change the instance count (no new version, no restart of running instances)",
+    )
+    def post(self, request, name: str):
+        service, membership = selectors.service_get_for_user(user=request.user, name=name)
+        instance = request.data.get("instance") if isinstance(request.data, dict) else None
+        service, _, warnings = services.service_patch(actor=request.user, service=service, patch={"metadata.instance": instance})
+        return Response(service_detail(service, membership, warnings))
+
+
+class ServiceRollbackView(APIView):
+    @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT}, summary="Roll back to version <number>")
+    def post(self, request, name: str, number: int):
+        service, membership = selectors.service_get_for_user(user=request.user, name=name)
+        lifecycle.service_rollback(actor=request.user, service=service, number=number)
+        service.refresh_from_db()
+        return Response(service_detail(service, membership), status=status.HTTP_202_ACCEPTED)
+
+
+class ServiceTokenView(APIView):
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT}, summary="Rotate the service's access token")
+    def post(self, request, name: str):
+        service, _ = selectors.service_get_for_user(user=request.user, name=name)
+        return Response({"token": services.service_token_rotate(actor=request.user, service=service)})
+
+
+def instance_body(instance) -> dict:
+    return {
+        "name": instance.name,
+        "version": instance.version.number,
+        "host": instance.host.name if instance.host else None,
+        "host_ip": instance.host.address if instance.host else None,
+        "host_port": instance.host_port,
+        "status": instance.status,
+        "ready": instance.ready,
+        "reason": instance.reason,
+        "message": instance.message,
+        "restarts": instance.restarts,
+        "started_at": instance.started_at,
+        "last_state": {k: v for k, v in instance.last_state.items() if k != "logs"},
+    }
+
+
+class ServiceInstanceListView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="List a service's instances (eascmd w)")
+    def get(self, request, name: str):
+        service, _ = selectors.service_get_for_user(user=request.user, name=name)
+        return Response({"results": [instance_body(i) for i in selectors.service_instances(service=service)]})
+
+
+class ServiceEventListView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", int), OpenApiParameter("instance", str)],
+        responses={200: OpenApiTypes.OBJECT},
+        summary="A service's events, newest first",
+    )
+    def get(self, request, name: str):
+        service, _ = selectors.service_get_for_user(user=request.user, name=name)
+        try:
+            limit = max(1, min(int(request.query_params.get("limit", 100)), 1000))
+        except ValueError:
+            limit = 100
+        events = selectors.service_events(service=service, limit=limit, instance=request.query_params.get("instance", ""))
+        return Response(
+            {
+                "results": [
+                    {"time": e.created_at, "type": e.type, "reason": e.reason, "message": e.message,
+                     "instance": e.instance_name, "actor": e.actor}
+                    for e in events
+                ]
+            }
+        )
+
+
+class ServiceLogsView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("instance", str), OpenApiParameter("tail", int), OpenApiParameter("follow", bool)],
+        responses={(200, "text/plain"): OpenApiTypes.STR},
+        summary="An instance's logs (the first instance when none is named); follow=true streams",
+    )
+    def get(self, request, name: str):
+        from django.http import StreamingHttpResponse
+
+        service, _ = selectors.service_get_for_user(user=request.user, name=name)
+        instances = selectors.service_instances(service=service)
+        wanted = request.query_params.get("instance")
+        instance = instances.filter(name=wanted).first() if wanted else instances.first()
+        if instance is None or instance.host is None:
+            return Response({"detail": f"no instance {wanted!r}" if wanted else "the service has no instances"}, status=404)
+        try:
+            tail = max(1, min(int(request.query_params.get("tail", 200)), 10000))
+        except ValueError:
+            tail = 200
+        runtime = engine.host_runtime(instance.host)
+        if request.query_params.get("follow") in ("1", "true", "yes"):
+            return StreamingHttpResponse(runtime.follow_logs(instance.name, tail=tail), content_type="text/plain; charset=utf-8")
+        from django.http import HttpResponse
+
+        return HttpResponse(runtime.logs(instance.name, tail=tail), content_type="text/plain; charset=utf-8")
 
 
 class ServiceConfigSchemaView(APIView):

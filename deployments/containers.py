@@ -5,6 +5,7 @@ import shlex
 from django.conf import settings
 
 from deployments.runtime import (
+    LABEL_INSTALLATION,
     LABEL_INSTANCE,
     LABEL_ROLE,
     LABEL_SERVICE,
@@ -17,6 +18,8 @@ from deployments.runtime import (
 PREPARE_MISSING_PYTHON = 97
 
 _PREPARE = """set -e
+# The image's own Python is the target, as in EAS; Debian-based images mark it externally managed.
+export PIP_BREAK_SYSTEM_PACKAGES=1
 PY=$(command -v python3 || command -v python || true)
 if [ -z "$PY" ]; then echo "berth: prepare.pythonRequirements needs python and pip in the image, but there is no python" >&2; exit 97; fi
 if ! "$PY" -m pip --version >/dev/null 2>&1; then echo "berth: prepare.pythonRequirements needs pip in the image, but $PY has no pip" >&2; exit 97; fi
@@ -74,6 +77,7 @@ def instance_containers(
     for position, index in enumerate(order):
         container = config["containers"][index]
         labels = {
+            LABEL_INSTALLATION: settings.BERTH_INSTALLATION,
             LABEL_SERVICE: service_name,
             LABEL_VERSION: str(version),
             LABEL_INSTANCE: name,

@@ -28,7 +28,7 @@ from deployments.choices import (
 )
 from deployments.containers import PREPARE_MISSING_PYTHON, instance_containers, instance_name
 from deployments.models import Deployment, DockerHost, Event, Instance, Service, ServiceVersion
-from deployments.runtime import LABEL_SERVICE, RegistryAuth, RuntimeError_
+from deployments.runtime import LABEL_INSTALLATION, LABEL_INSTANCE, LABEL_ROLE, LABEL_SERVICE, RegistryAuth, RuntimeError_
 from deployments.runtime.docker import DockerRuntime, registry_of
 
 log = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ def instance_remove(*, instance: Instance, grace_seconds: int) -> None:
     Instance.objects.filter(pk=instance.pk).update(status=InstanceStatus.TERMINATING, ready=False)
     if instance.host:
         runtime = host_runtime(instance.host)
-        for state in runtime.list({"berth.instance": instance.name}):
+        for state in runtime.list({LABEL_INSTANCE: instance.name}):
             if state.running:
                 runtime.stop(state.id, grace_seconds=grace_seconds)
             runtime.remove(state.id)
@@ -381,9 +381,10 @@ def _finish_zero(service: Service) -> None:
         for host in DockerHost.objects.all():
             try:
                 runtime = host_runtime(host)
-                for state in runtime.list({LABEL_SERVICE: service.name}):
+                mine = {LABEL_INSTALLATION: settings.BERTH_INSTALLATION, LABEL_SERVICE: service.name}
+                for state in runtime.list(mine):
                     runtime.remove(state.id)
-                runtime.remove_volumes({LABEL_SERVICE: service.name})
+                runtime.remove_volumes(mine)
             except RuntimeError_ as exc:
                 log.warning("cleanup of %s on %s failed: %s", service.name, host.name, exc)
         _deployment_finish(service, ok=True)
@@ -460,28 +461,31 @@ def reconcile_pass() -> dict:
     50 log lines), recreates missing ones, removes orphans. Returns counts for logging.
     """
     stats = {"hosts": 0, "restarted": 0, "orphans": 0, "converged": 0}
-    known = {i.name: i for i in Instance.objects.select_related("service", "version", "host")}
-    live_services = set(Service.objects.values_list("name", flat=True))
     for host in DockerHost.objects.exclude(status=HostStatus.DRAINING):
         host = host_refresh(host=host)
         if host.status == HostStatus.UNREACHABLE:
             continue
         stats["hosts"] += 1
         runtime = host_runtime(host)
+        listed_at = timezone.now()
         try:
-            states = runtime.list({LABEL_SERVICE: ""})
+            states = runtime.list({LABEL_INSTALLATION: settings.BERTH_INSTALLATION})
         except RuntimeError_:
             continue
+        # Read the DB after listing: a deploy step commits an Instance row before it creates the
+        # container, so every container listed above whose row is missing here is a real orphan.
+        known = {i.name: i for i in Instance.objects.filter(host=host).select_related("service", "version")}
+        live_services = set(Service.objects.values_list("name", flat=True))
         seen = set()
         for state in states:
-            instance_label = state.labels.get("berth.instance", "")
+            instance_label = state.labels.get(LABEL_INSTANCE, "")
             instance = known.get(instance_label)
             if instance is None or state.labels.get(LABEL_SERVICE) not in live_services:
                 if not _created_just_now(state):
                     runtime.remove(state.id)
                     stats["orphans"] += 1
                 continue
-            if state.labels.get("berth.role") != "main":
+            if state.labels.get(LABEL_ROLE) != "main":
                 continue
             seen.add(instance.name)
             if not state.running and instance.status == InstanceStatus.RUNNING:
@@ -497,7 +501,8 @@ def reconcile_pass() -> dict:
                         )
                         stats["restarted"] += 1
         for instance in known.values():
-            if instance.host_id == host.pk and instance.name not in seen and instance.status == InstanceStatus.RUNNING:
+            started_before_list = instance.started_at is not None and instance.started_at < listed_at
+            if instance.name not in seen and instance.status == InstanceStatus.RUNNING and started_before_list:
                 # The container vanished: forget the row so convergence creates a fresh one.
                 event_record(service=instance.service, reason="Missing", message=f"container of {instance.name} is gone; recreating", warning=True, instance=instance.name)
                 Instance.objects.filter(pk=instance.pk).delete()
@@ -559,9 +564,9 @@ def service_restart_execute(*, deployment_id: int) -> None:
             grace = grace_period(version_config(instance.version))
             runtime = host_runtime(instance.host)
             Instance.objects.filter(pk=instance.pk).update(ready=False, started_at=timezone.now())
-            for state in runtime.list({"berth.instance": instance.name}):
+            for state in runtime.list({LABEL_INSTANCE: instance.name}):
                 restarted = runtime.restart(state.id, grace_seconds=grace)
-                if restarted and state.labels.get("berth.role") == "main":
+                if restarted and state.labels.get(LABEL_ROLE) == "main":
                     Instance.objects.filter(pk=instance.pk).update(host_port=restarted.host_port)
             event_record(service=service, reason="Restarted", message=f"restarted {instance.name}", instance=instance.name)
     service_refresh_status(service_id=service.pk)

@@ -68,3 +68,18 @@ def api_key_list_for_user(*, user) -> QuerySet[ApiKey]:
 def can_see_token(membership: Membership | None) -> bool:
     """Owners and developers see a service's token; viewers never do."""
     return membership is not None and membership.role in (Role.OWNER, Role.DEVELOPER)
+
+
+def service_events(*, service: Service, limit: int = 100, instance: str = ""):
+    qs = service.events.all()
+    if instance:
+        qs = qs.filter(instance_name=instance)
+    return qs.order_by("-created_at", "-id")[:limit]
+
+
+def service_instances(*, service: Service):
+    return service.instances.select_related("host", "version").order_by("version__number", "ordinal")
+
+
+def service_latest_deployment(*, service: Service):
+    return service.deployments.order_by("-created_at", "-id").first()

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from deployments import lifecycle, spec
+from deployments import engine, lifecycle, spec
 from deployments.choices import WRITE_ROLES, Role
 from deployments.errors import ConfigInvalid, Conflict, Forbidden, NotFound
 from deployments.models import ApiKey, Membership, Profile, RegistryCredential, Service, ServiceVersion, Workspace
@@ -293,6 +293,16 @@ def service_delete(*, actor, service: Service) -> bool:
     volume it made. Returns True when it is gone already (nothing was running)."""
     check_can_write(user=actor, workspace=service.workspace)
     return lifecycle.service_delete_on_commit(service=service, actor=actor)
+
+
+def service_token_rotate(*, actor, service: Service) -> str:
+    """Give the service a new random token; the old one stops working at once. Returns the new one."""
+    check_can_write(user=actor, workspace=service.workspace)
+    token = pysecrets.token_urlsafe(32)
+    Service.objects.filter(pk=service.pk).update(token=token)
+    service.token = token
+    engine.event_record(service=service, reason="TokenRotated", message="the access token was rotated", actor=actor.get_username())
+    return token
 
 
 # --- API keys --------------------------------------------------------------------------------

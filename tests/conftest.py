@@ -11,6 +11,9 @@ from deployments.choices import Role
 from deployments.models import Membership
 from deployments.services import workspace_create
 
+# Fixture modules owned by their areas, so they can grow without touching this file.
+pytest_plugins = ["tests.fixtures_gateway", "tests.fixtures_cli"]
+
 PASSWORD = "correct-horse-battery"
 
 # The custom-image guide's Flask service, as a config.
@@ -114,6 +117,22 @@ def busybox_image(dockerd) -> str:
 
 
 @pytest.fixture(scope="session")
+def python_image(dockerd) -> str:
+    return stack.python_image()
+
+
+REGISTRY_USER, REGISTRY_PASSWORD = "robot", "registry-secret-pw"
+
+
+@pytest.fixture(scope="session")
+def private_registry(dockerd):
+    """A real registry with htpasswd auth; yields its host:port."""
+    proc, address = stack.start_registry(REGISTRY_USER, REGISTRY_PASSWORD)
+    yield address
+    stack.stop(proc)
+
+
+@pytest.fixture(scope="session")
 def engine_stack(django_db_setup, django_db_blocker, dockerd):
     """Redis, a Celery worker with embedded beat, and the prober, sharing the test database file."""
     from django.conf import settings as dj_settings
@@ -122,6 +141,7 @@ def engine_stack(django_db_setup, django_db_blocker, dockerd):
 
     redis_proc, redis_url = stack.start_redis()
     dj_settings.REDIS_URL = redis_url
+    dj_settings.BERTH_INSTALLATION = f"test-{stack.RUN_ID}"
     # Celery reads CELERY_BROKER_URL from the environment before its own config.
     os.environ["CELERY_BROKER_URL"] = redis_url
     celery_app.conf.broker_url = redis_url
@@ -132,8 +152,11 @@ def engine_stack(django_db_setup, django_db_blocker, dockerd):
         "BERTH_SQLITE_PATH": str(db_name),
         "REDIS_URL": redis_url,
         "BERTH_RECONCILE_INTERVAL": "1",
+        "BERTH_INSTALLATION": f"test-{stack.RUN_ID}",
         "BERTH_RESTART_BACKOFF": "1",
         "BERTH_ROLLOUT_TIMEOUT": "25",
+        # Containers reach PyPI through this machine's TLS proxy, whose CA is in the host bundle.
+        "BERTH_EXTRA_CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt",
     }
     worker = stack.start_manage(
         "worker",

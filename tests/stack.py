@@ -142,3 +142,55 @@ def remove_run_containers(prefix: str) -> None:
                 container.remove(force=True, v=True)
             except docker.errors.NotFound:
                 pass
+
+
+PYTHON_PACKAGES = "python3,python3-pip,python3-flask"
+
+
+def python_image() -> str:
+    """A Debian bookworm image with python3, pip and Flask: debootstrap + docker import (no registry needed).
+
+    Built once per machine (tagged by its package list) and reused: about a minute the first time.
+    """
+    import docker
+
+    tag = f"berth-test/python:{hashlib.sha256(PYTHON_PACKAGES.encode()).hexdigest()[:12]}"
+    client = docker.from_env()
+    try:
+        client.images.get(tag)
+        return tag
+    except docker.errors.ImageNotFound:
+        pass
+    with tempfile.TemporaryDirectory(dir=VAR) as root:
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", f"--include={PYTHON_PACKAGES}", "bookworm", root,
+             "http://deb.debian.org/debian"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )
+        for cache in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
+            shutil.rmtree(Path(root) / cache, ignore_errors=True)
+        tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)
+        subprocess.run(["docker", "import", "--change", 'CMD ["/bin/bash"]', "-", tag], stdin=tar.stdout, check=True,
+                       stdout=subprocess.DEVNULL)
+        tar.wait()
+    return tag
+
+
+def start_registry(username: str, password: str) -> tuple[subprocess.Popen, str]:
+    """Debian's docker-registry with htpasswd auth on a free loopback port; returns (process, host:port)."""
+    port = free_port()
+    root = Path(tempfile.mkdtemp(prefix="registry-", dir=VAR))
+    subprocess.run(["htpasswd", "-Bbc", str(root / "htpasswd"), username, password], check=True, capture_output=True)
+    (root / "config.yml").write_text(
+        "version: 0.1\n"
+        "log: {level: warn}\n"
+        f"storage: {{filesystem: {{rootdirectory: {root / 'data'}}}}}\n"
+        f"http: {{addr: 127.0.0.1:{port}}}\n"
+        f"auth: {{htpasswd: {{realm: berth-test, path: {root / 'htpasswd'}}}}}\n"
+    )
+    proc = subprocess.Popen(
+        [shutil.which("docker-registry") or "/usr/bin/docker-registry", "serve", str(root / "config.yml")],
+        stdout=open(root / "registry.log", "w"), stderr=subprocess.STDOUT,
+    )
+    wait_for(lambda: port_open(port), timeout=20, what="docker-registry")
+    return proc, f"127.0.0.1:{port}"

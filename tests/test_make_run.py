@@ -38,7 +38,8 @@ def manage(*args, env) -> str:
 
 
 @pytest.mark.redis
-def test_runall_serves_the_console_the_login_works_and_ctrl_c_stops_everything(tmp_path):
+@pytest.mark.docker
+def test_runall_serves_the_console_the_login_works_and_ctrl_c_stops_everything(tmp_path, dockerd):
     web_port, redis_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -75,7 +76,7 @@ def test_runall_serves_the_console_the_login_works_and_ctrl_c_stops_everything(t
         assert page.geturl().rstrip("/").endswith("/services") or "/services" in page.geturl(), page.geturl()
         assert f"Log out {username}" in body
         text = (tmp_path / "runall.log").read_text()
-        for prefix in ("    web |", " worker |", "   beat |", "  redis |"):
+        for prefix in ("    web |", " worker |", "   beat |", "  redis |", " prober |"):
             assert prefix in text, f"missing {prefix!r} in:\n{text}"
     finally:
         proc.send_signal(signal.SIGINT)

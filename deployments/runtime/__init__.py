@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Protocol
 
 LABEL_PREFIX = "berth."
+LABEL_INSTALLATION = "berth.installation"
 LABEL_SERVICE = "berth.service"
 LABEL_VERSION = "berth.version"
 LABEL_INSTANCE = "berth.instance"

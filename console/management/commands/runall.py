@@ -1,8 +1,8 @@
 """`make run`: start Berth's processes in the foreground with prefixed logs; Ctrl-C stops them all.
 
-Starts Redis when none answers at REDIS_URL, then web (gunicorn), the Celery
-worker and beat. Later issues add the prober, the gateway controller, HAProxy
-and dockerd to PROCESSES. Only processes started here are stopped here.
+Starts Redis and dockerd when none answers, registers the local Docker engine as
+host `local`, then web (gunicorn), the Celery worker, beat and the prober. Only
+processes started here are stopped here.
 """
 
 import os
@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 COLOURS = ["\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m", "\033[31m"]
@@ -31,8 +32,20 @@ def _port_open(host: str, port: int) -> bool:
         return False
 
 
+def _docker_answers(socket_path: str) -> bool:
+    """True when a Docker engine answers /_ping on the unix socket."""
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(1)
+            s.connect(socket_path)
+            s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+            return b"200 OK" in s.recv(200)
+    except OSError:
+        return False
+
+
 class Command(BaseCommand):
-    help = "Run web, worker and beat (and Redis if needed) in the foreground; Ctrl-C stops all."
+    help = "Run web, worker, beat and the prober (and Redis, dockerd if needed) in the foreground; Ctrl-C stops all."
 
     def add_arguments(self, parser):
         parser.add_argument("--bind", default=os.environ.get("BERTH_BIND", "127.0.0.1:8000"))
@@ -54,6 +67,14 @@ class Command(BaseCommand):
             self._spawn("redis", [server, "--port", str(redis_port), "--bind", redis_host, "--save", "", "--appendonly", "no"])
             self._wait_port("redis", redis_host, redis_port)
 
+        if settings.BERTH_LOCAL_DOCKER_URL.startswith("unix://"):
+            socket_path = settings.BERTH_LOCAL_DOCKER_URL[len("unix://"):]
+            if not _docker_answers(socket_path):
+                dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
+                self._spawn("dockerd", [dockerd, "-H", f"unix://{socket_path}"])
+                self._wait(lambda: _docker_answers(socket_path), "dockerd", timeout=60)
+        call_command("register_local_host", stdout=self.stdout)
+
         self._spawn(
             "web",
             [python, "-m", "gunicorn", "console.wsgi", "--bind", bind, "--workers", "3", "--access-logfile", "-"],
@@ -67,6 +88,7 @@ class Command(BaseCommand):
             [python, "-m", "celery", "-A", "console", "beat", "--loglevel", "INFO",
              "--schedule", str(var / "celerybeat-schedule")],
         )
+        self._spawn("prober", [python, str(base / "manage.py"), "prober"])
         self._wait_port("web", *bind.rsplit(":", 1))
         host, port = bind.rsplit(":", 1)
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
@@ -105,12 +127,15 @@ class Command(BaseCommand):
         threading.Thread(target=pump, daemon=True).start()
 
     def _wait_port(self, name: str, host: str, port, timeout: float = 30) -> None:
+        self._wait(lambda: _port_open(host or "127.0.0.1", int(port)), f"{name} on {host}:{port}", timeout=timeout)
+
+    def _wait(self, ready, what: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if _port_open(host or "127.0.0.1", int(port)):
+            if ready():
                 return
             time.sleep(0.2)
-        self.stderr.write(f"{name} did not open {host}:{port} within {timeout:.0f}s")
+        self.stderr.write(f"{what} did not come up within {timeout:.0f}s")
 
     def _stop_all(self) -> None:
         if self.stopping:

@@ -1,0 +1,36 @@
+"""Console pages (htmx).
+
+Service pages are /services/<name>/. Pages that are not one service live under
+/services/-/: "-" cannot start a service name, so no service can shadow them.
+"""
+
+from django.urls import path
+
+from console import views
+
+urlpatterns = [
+    path("services/", views.service_list, name="service-list"),
+    path("services/-/new", views.service_create, name="service-create"),
+    path("services/-/preview", views.service_preview, name="service-preview"),
+    # Same name twice: reverse("service-download") is the form's, reverse(..., args=[name]) a saved service's.
+    path("services/-/download", views.service_download_form, name="service-download"),
+    path("services/<str:name>/", views.service_detail, name="service-detail"),
+    path("services/<str:name>/edit", views.service_edit, name="service-edit"),
+    path("services/<str:name>/download", views.service_download, name="service-download"),
+    path("services/<str:name>/delete", views.service_delete, name="service-delete"),
+    path("workspaces/-/new", views.workspace_create, name="workspace-create"),
+    path("workspaces/-/switch", views.workspace_switch, name="workspace-switch"),
+    path("workspaces/<slug:slug>/", views.workspace_detail, name="workspace-detail"),
+    path("workspaces/<slug:slug>/members", views.member_add, name="workspace-member-add"),
+    path("workspaces/<slug:slug>/members/<str:username>/role", views.member_change, name="workspace-member-change"),
+    path("workspaces/<slug:slug>/members/<str:username>/remove", views.member_remove, name="workspace-member-remove"),
+    path("workspaces/<slug:slug>/credentials", views.registry_credential_add, name="registry-credential-add"),
+    path(
+        "workspaces/<slug:slug>/credentials/<str:name>/delete",
+        views.registry_credential_delete,
+        name="registry-credential-delete",
+    ),
+    path("api-keys/", views.api_key_list, name="api-key-list"),
+    path("api-keys/new", views.api_key_create, name="api-key-create"),
+    path("api-keys/<int:pk>/delete", views.api_key_delete, name="api-key-delete"),
+]

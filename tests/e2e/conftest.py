@@ -1,0 +1,57 @@
+"""Browser tests: a real Chromium (the Debian package) driven by Playwright against pytest-django's live_server.
+
+Never `playwright install`: it downloads a browser, which cannot work here. One
+browser is launched per session (pytest-playwright's session-scoped `browser`).
+"""
+
+import os
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; Django refuses ORM calls
+# from a thread with a running loop unless told this is fine (it is: tests only).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+        ],
+    }  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _browser_db(transactional_db):
+    """live_server serves from another thread, so the data must be committed, not in a rolled-back transaction."""
+
+
+@pytest.fixture(autouse=True)
+def no_task_queue(monkeypatch):
+    """Saving a service enqueues its deployment after commit; these tests check the console, not the engine.
+
+    Without this the live server would try to reach Redis. Records what would have been sent.
+    """
+    from deployments import tasks
+
+    sent = []
+
+    class _Result:
+        id = ""
+
+    def fake_delay(task_name):
+        def delay(*args, **kwargs):
+            sent.append((task_name, args))
+            return _Result()
+
+        return delay
+
+    for name in ("deployment_execute", "service_restart", "service_converge"):
+        monkeypatch.setattr(getattr(tasks, name), "delay", fake_delay(name))
+    return sent
