@@ -34,7 +34,12 @@ apt:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  fi
 
-venv: $(REQ_STAMP)
+venv: $(REQ_STAMP) $(VENV)/bin/berth
+
+# The `berth` command-line client, run from this checkout.
+$(VENV)/bin/berth: deployments/cli.py $(REQ_STAMP)
+	@printf '#!/bin/sh\nPYTHONPATH="%s$${PYTHONPATH:+:$$PYTHONPATH}" exec "%s/$(VENV)/bin/python" -m deployments.cli "$$@"\n' "$(CURDIR)" "$(CURDIR)" > $@
+	@chmod +x $@
 
 $(REQ_STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -76,7 +76,7 @@ def main():
     baseline = timed(client, "/healthz")
     rows = [
         ("list page (25/page)", "/services/"),
-        ("list page, search", "/services/?q=svc_05"),
+        ("list page, search", "/services/?search=svc_05"),
         ("list API (100/page)", "/api/v1/services"),
         ("list API, status filter", "/api/v1/services?status=Running"),
     ]

@@ -47,6 +47,8 @@ def service_summary(service: Service) -> dict:
         "current_version": service.current_version.number if service.current_version else None,
         "latest_version": service.latest_version_number,
         "service_path": f"/api/predict/{service.name}",
+        # Host pool (eascmd's REGION): prefetched by the list selector.
+        "hosts": sorted({i.host.name for i in service.instances.all() if i.host}),
         "created_at": service.created_at,
         "updated_at": service.updated_at,
     }
@@ -58,6 +60,7 @@ def deployment_body(deployment) -> dict | None:
     return {
         "id": deployment.pk,
         "kind": deployment.kind,
+        "version": deployment.version.number if deployment.version else None,
         "status": deployment.status,
         "phase": deployment.phase,
         "message": deployment.message,
@@ -327,6 +330,22 @@ class ServiceLogsView(APIView):
         from django.http import HttpResponse
 
         return HttpResponse(runtime.logs(instance.name, tail=tail), content_type="text/plain; charset=utf-8")
+
+
+class ImageTestPullView(APIView):
+    @extend_schema(
+        request=CONFIG,
+        parameters=[OpenApiParameter("workspace", str, description="workspace slug; default: your current one")],
+        responses={200: OpenApiTypes.OBJECT, 400: ERRORS},
+        summary="Check that a config's images can be pulled with its credentials (nothing is saved)",
+    )
+    def post(self, request):
+        if request.query_params.get("workspace"):
+            workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=request.query_params["workspace"])
+        else:
+            workspace = services.workspace_current_for_user(user=request.user)
+        results = lifecycle.image_test_pull(actor=request.user, workspace=workspace, config=request.data)
+        return Response({"ok": all(r["ok"] for r in results), "results": results})
 
 
 class ServiceConfigSchemaView(APIView):

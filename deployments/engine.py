@@ -506,10 +506,34 @@ def reconcile_pass() -> dict:
                 # The container vanished: forget the row so convergence creates a fresh one.
                 event_record(service=instance.service, reason="Missing", message=f"container of {instance.name} is gone; recreating", warning=True, instance=instance.name)
                 Instance.objects.filter(pk=instance.pk).delete()
-    for service_id in Service.objects.values_list("pk", flat=True):
+    for service_id in services_needing_convergence():
         if service_converge(service_id=service_id):
             stats["converged"] += 1
     return stats
+
+
+def services_needing_convergence() -> list[int]:
+    """Services whose instances may not match what is desired, found with one query.
+
+    A service converges when it is mid-change (an active status), when its live instance
+    count differs from the desired count, or when any instance is failed or of another version.
+    """
+    from django.db.models import Count, Exists, OuterRef
+
+    odd_instances = Instance.objects.filter(service=OuterRef("pk")).filter(
+        Q(status=InstanceStatus.FAILED) | ~Q(version=OuterRef("current_version"))
+    )
+    rows = (
+        Service.objects.exclude(status__in=[ServiceStatus.NOT_DEPLOYED, ServiceStatus.STOPPED])
+        .annotate(live=Count("instances"), odd=Exists(odd_instances))
+        .values_list("pk", "status", "instance", "live", "odd")
+    )
+    steady = {ServiceStatus.RUNNING, ServiceStatus.FAILED}
+    return [
+        pk
+        for pk, status, desired, live, odd in rows
+        if status not in steady or odd or (status == ServiceStatus.RUNNING and live != desired)
+    ]
 
 
 def _created_just_now(state) -> bool:

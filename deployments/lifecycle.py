@@ -103,7 +103,7 @@ def service_start(*, actor, service: Service) -> Deployment:
 def service_restart(*, actor, service: Service) -> Deployment:
     """Restart every instance's containers, one instance at a time."""
     _check_write(actor, service)
-    if service.status in (ServiceStatus.STOPPED, ServiceStatus.NOT_DEPLOYED, ServiceStatus.DELETING):
+    if service.status in (ServiceStatus.STOPPED, ServiceStatus.NOT_DEPLOYED, ServiceStatus.DELETING, ServiceStatus.FAILED):
         raise Conflict(f"service {service.name!r} is {service.status}; start it instead")
     engine.event_record(service=service, reason="Restarting", message="restarting instances one at a time", actor=_actor_name(actor))
     return deployment_enqueue_on_commit(service=service, kind=DeploymentKind.RESTART, actor=actor)
@@ -183,3 +183,33 @@ def host_remove(*, actor, host: DockerHost) -> None:
     if host.instances.exists():
         raise Conflict(f"host {host.name!r} still runs instances: drain it and wait until they moved or stop them")
     host.delete()
+
+
+def image_test_pull(*, actor, workspace, config: object) -> list[dict]:
+    """Pull every image of a config on a ready host with the credentials a deploy would use.
+
+    Returns one {image, ok, message} per image, so the form can say which image or which
+    credential is wrong before anything is saved. Raises ConfigInvalid for a bad config.
+    """
+    from deployments import services, spec
+    from deployments.models import Service as ServiceModel
+
+    services.check_can_write(user=actor, workspace=workspace)
+    result = spec.validate_config(config)
+    if not result.ok:
+        raise ConfigInvalid(result.errors, result.warnings)
+    host = DockerHost.objects.filter(status=HostStatus.READY).order_by("name").first()
+    if host is None:
+        raise Conflict("no Docker host is ready to pull on: ask an administrator to add or undrain one")
+    runtime = engine.host_runtime(host)
+    # Credentials resolve against the workspace; an unsaved service has none of its own yet.
+    probe = ServiceModel(name=result.config["name"], workspace=workspace)
+    outcomes = []
+    for image in dict.fromkeys(c["image"] for c in result.config["containers"]):
+        try:
+            auth = engine.registry_auth_for(service=probe, config=result.config, image=image)
+            image_id = runtime.pull(image, auth)
+            outcomes.append({"image": image, "ok": True, "message": f"pulled on host {host.name} ({image_id[:19]})"})
+        except engine.RuntimeError_ as exc:
+            outcomes.append({"image": image, "ok": False, "message": str(exc)})
+    return outcomes

@@ -34,7 +34,11 @@ def service_list_for_user(
     *, user, workspace: Workspace | None = None, search: str = "", status: str = ""
 ) -> QuerySet[Service]:
     """Services in the user's workspaces, with the workspace and current version joined."""
-    qs = Service.objects.filter(workspace__memberships__user=user).select_related("workspace", "current_version")
+    qs = (
+        Service.objects.filter(workspace__memberships__user=user)
+        .select_related("workspace", "current_version")
+        .prefetch_related("instances__host")
+    )
     if workspace is not None:
         qs = qs.filter(workspace=workspace)
     if search:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("schema/service-config.json", api.ServiceConfigSchemaView.as_view(), name="service-config-schema"),
     path("services", api.ServiceListView.as_view(), name="api-services"),
     path("services/validate", api.ServiceValidateView.as_view(), name="api-service-validate"),
+    path("services/test-pull", api.ImageTestPullView.as_view(), name="api-service-test-pull"),
     path("services/<str:name>", api.ServiceDetailView.as_view(), name="api-service"),
     path("services/<str:name>/versions", api.ServiceVersionListView.as_view(), name="api-service-versions"),
     path(
