@@ -208,6 +208,8 @@ BERTH_INSTALLATION = env_str("BERTH_INSTALLATION", "berth")
 BERTH_LOCAL_DOCKER_URL = env_str("BERTH_LOCAL_DOCKER_URL", "unix:///var/run/docker.sock")
 # A new version that has not become ready within this many seconds is marked failed.
 BERTH_ROLLOUT_TIMEOUT = env_int("BERTH_ROLLOUT_TIMEOUT", 600)
+# A convergence lock left by a killed worker expires after this many seconds.
+BERTH_CONVERGE_LOCK_TIMEOUT = env_int("BERTH_CONVERGE_LOCK_TIMEOUT", 60)
 # Seconds between reconcile passes (Celery beat).
 BERTH_RECONCILE_INTERVAL = env_int("BERTH_RECONCILE_INTERVAL", 10)
 # Restart back-off: first delay and cap, in seconds.

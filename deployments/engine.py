@@ -8,9 +8,11 @@ service at the same time, so repeating a step is always harmless.
 """
 
 import base64
+import contextvars
 import logging
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import redis
 from django.conf import settings
@@ -52,19 +54,40 @@ def redis_client():
     return _redis
 
 
+_held_lock: contextvars.ContextVar = contextvars.ContextVar("berth_held_lock", default=None)
+
+
 @contextmanager
 def service_lock(service_id: int, *, wait: float = 0):
-    """Hold the service's convergence lock; yields False when another process holds it."""
-    lock = redis_client().lock(f"berth:converge:{service_id}", timeout=600, blocking_timeout=wait or None)
+    """Hold the service's convergence lock; yields False when another process holds it.
+
+    The lock expires after BERTH_CONVERGE_LOCK_TIMEOUT so that a worker killed mid-step
+    does not block the service for long; long steps call `lock_keepalive()` to renew it.
+    """
+    lock = redis_client().lock(
+        f"berth:converge:{service_id}", timeout=settings.BERTH_CONVERGE_LOCK_TIMEOUT, blocking_timeout=wait or None
+    )
     acquired = lock.acquire(blocking=wait > 0)
+    token = _held_lock.set(lock if acquired else None)
     try:
         yield acquired
     finally:
+        _held_lock.reset(token)
         if acquired:
             try:
                 lock.release()
             except redis.exceptions.LockError:
                 pass  # expired while we worked; the next holder starts from Docker's state anyway
+
+
+def lock_keepalive() -> None:
+    """Renew the convergence lock this step holds (before a pull or a container start)."""
+    lock = _held_lock.get()
+    if lock is not None:
+        try:
+            lock.reacquire()
+        except redis.exceptions.LockError:
+            pass
 
 
 def event_record(
@@ -81,7 +104,20 @@ def event_record(
 
 
 def host_runtime(host: DockerHost) -> DockerRuntime:
-    return DockerRuntime(host.url)
+    """The runtime for a host; TLS client material is written to 0600 files the SDK can read."""
+    if not host.tls_cert:
+        return DockerRuntime(host.url)
+    directory = Path(settings.BASE_DIR) / "var" / "tls" / host.name
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    paths = {}
+    for field in ("ca", "cert", "key"):
+        pem = getattr(host, f"tls_{field}")
+        if pem:
+            path = directory / f"{field}.pem"
+            path.touch(mode=0o600, exist_ok=True)
+            path.write_text(pem)
+            paths[f"{field}_path"] = str(path)
+    return DockerRuntime(host.url, tls=paths)
 
 
 def host_refresh(*, host: DockerHost) -> DockerHost:
@@ -199,6 +235,7 @@ def instance_start(*, service: Service, version: ServiceVersion, pulled: dict) -
     )
     try:
         for index, container in enumerate(containers):
+            lock_keepalive()
             key = (host.pk, container.image)
             if key not in pulled:
                 _phase(service, "pulling")
@@ -278,6 +315,11 @@ def service_converge(*, service_id: int) -> bool:
 def _converge(service: Service) -> None:
     target = service.current_version
     desired = 0 if service.status in ZERO_INSTANCE_STATES or target is None else service.instance
+    # Instances are only ever Creating inside a step holding this lock: one found now was left by a
+    # worker that died mid-start. Remove it (and any container it got) and start afresh.
+    for leftover in Instance.objects.filter(service=service, status=InstanceStatus.CREATING).select_related("host"):
+        event_record(service=service, reason="Recovered", message=f"removing {leftover.name}, left half-made by a stopped worker", warning=True, instance=leftover.name)
+        instance_remove(instance=leftover, grace_seconds=0)
     instances = list(Instance.objects.filter(service=service).select_related("host", "version").order_by("ordinal"))
     config = version_config(target) if target else {}
     grace = grace_period(config) if target else 30

@@ -87,3 +87,47 @@ def service_instances(*, service: Service):
 
 def service_latest_deployment(*, service: Service):
     return service.deployments.order_by("-created_at", "-id").first()
+
+
+# --- staff-only reads (the console's hosts page and dashboard; the views check is_staff) -----
+
+
+def host_list_with_usage():
+    """Every Docker host with what its live instances reserve, in one query:
+    `used_cpu`, `used_memory_mb`, `instance_count` (Terminating instances excluded, as placement does)."""
+    from django.db.models import Count, Q, Sum
+
+    from deployments.choices import InstanceStatus
+    from deployments.models import DockerHost
+
+    live = ~Q(instances__status=InstanceStatus.TERMINATING)
+    return DockerHost.objects.annotate(
+        used_cpu=Sum("instances__cpu", filter=live, default=0),
+        used_memory_mb=Sum("instances__memory_mb", filter=live, default=0),
+        instance_count=Count("instances", filter=live),
+    ).order_by("name")
+
+
+def service_list_all(*, status: str = "") -> QuerySet[Service]:
+    """Services of every workspace (administrators' view), workspace and current version joined."""
+    qs = Service.objects.select_related("workspace", "current_version")
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("name")
+
+
+def service_status_counts() -> dict[str, int]:
+    """{status: number of services} across every workspace, in one query."""
+    from django.db.models import Count
+
+    rows = Service.objects.order_by().values_list("status").annotate(n=Count("id"))
+    return {status: n for status, n in rows}
+
+
+def event_list_warnings(*, since, limit: int = 20):
+    """Warning events of every service since `since`, newest first, with service and workspace joined."""
+    from deployments.choices import EventType
+    from deployments.models import Event
+
+    qs = Event.objects.filter(type=EventType.WARNING, created_at__gte=since).select_related("service__workspace")
+    return qs.order_by("-created_at", "-id")[:limit]

@@ -97,7 +97,7 @@ ALIBABA_ONLY_KEYS: tuple[str, ...] = (
 
 # Berth will honour these later: "accepted, not enforced yet".
 NOT_ENFORCED_YET_KEYS: tuple[str, ...] = (
-    "autoscaler", "cronscaler", "networking.gateway_policy",
+    "autoscaler", "cronscaler",
     "metadata.gpu", "metadata.gpu_memory", "metadata.gpu_core_percentage", "metadata.qos",
     "metadata.enable_webservice", "metadata.type", "metadata.scheduling",
     "metadata.group", "metadata.role", "metadata.release", "metadata.traffic_state",

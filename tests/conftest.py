@@ -155,6 +155,7 @@ def engine_stack(django_db_setup, django_db_blocker, dockerd):
         "BERTH_INSTALLATION": f"test-{stack.RUN_ID}",
         "BERTH_RESTART_BACKOFF": "1",
         "BERTH_ROLLOUT_TIMEOUT": "25",
+        "BERTH_CONVERGE_LOCK_TIMEOUT": "5",
         # Containers reach PyPI through this machine's TLS proxy, whose CA is in the host bundle.
         "BERTH_EXTRA_CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt",
     }
@@ -165,7 +166,7 @@ def engine_stack(django_db_setup, django_db_blocker, dockerd):
         env,
     )
     prober = stack.start_manage("prober", ["manage.py", "prober", "--tick", "0.1"], env)
-    yield {"redis_url": redis_url, "env": env}
+    yield {"redis_url": redis_url, "env": env, "worker": worker}
     stack.stop(prober)
     stack.stop(worker)
     stack.stop(redis_proc)

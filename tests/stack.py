@@ -194,3 +194,21 @@ def start_registry(username: str, password: str) -> tuple[subprocess.Popen, str]
     )
     wait_for(lambda: port_open(port), timeout=20, what="docker-registry")
     return proc, f"127.0.0.1:{port}"
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    tree, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        tree.append(current)
+        queue.extend(children.get(current, []))
+    return tree

@@ -10,6 +10,7 @@ drop datagrams: percentiles are then computed from a sample, counts stay exact.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from pathlib import Path
 
-from django.db import close_old_connections
+from django.db import IntegrityError, close_old_connections
 
 from deployments.gateway.haproxy import HAProxyError, RuntimeAPI
 from deployments.gateway.render import BACKEND_PREFIX
@@ -36,7 +37,7 @@ def percentile(values: list[float], fraction: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, int(round(fraction * len(ordered) + 0.5)) - 1))
+    rank = max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))
     return float(ordered[rank])
 
 
@@ -247,7 +248,12 @@ class TrafficCollector:
                     memory_mb=memory,
                 )
             )
-        TrafficSample.objects.bulk_create(samples)
+        try:
+            TrafficSample.objects.bulk_create(samples)
+        except IntegrityError:  # a service deleted since the read above: keep the others' rows
+            alive = set(Service.objects.filter(pk__in={s.service_id for s in samples}).values_list("pk", flat=True))
+            samples = [s for s in samples if s.service_id in alive]
+            TrafficSample.objects.bulk_create(samples)
         if now - self.last_prune > 60:
             self.last_prune = now
             TrafficSample.objects.filter(at__lt=at - self.retention).delete()

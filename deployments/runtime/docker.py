@@ -96,7 +96,10 @@ class DockerRuntime:
 
     @property
     def client(self) -> docker.DockerClient:
-        return _client(self.url, self.tls)
+        try:
+            return _client(self.url, self.tls)
+        except docker_errors.DockerException as exc:  # the constructor asks the engine for its API version
+            raise HostUnreachable(f"cannot reach the Docker host at {self.url}: {exc}") from exc
 
     def _call(self, what: str, fn, *args, **kwargs):
         try:

@@ -157,3 +157,74 @@ def test_modify_rolls_out_a_new_version_and_a_broken_one_keeps_the_old_serving(l
         what="rollback to v1",
     )
     assert {get(i.host_port) for i in Instance.objects.filter(service=service)} == {"v1"}
+
+
+def test_killing_the_worker_mid_deploy_converges_to_exactly_the_desired_containers(engine_stack, local_host, alice, busybox_image):
+    import os
+    import signal
+
+    from tests import stack
+
+    # Freeze the session's worker (and its beat) so that a doomed worker takes the deploy.
+    frozen = stack.process_tree(engine_stack["worker"].pid)
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        doomed = stack.start_manage(
+            "worker-doomed", ["-m", "celery", "-A", "console", "worker", "--pool", "solo", "--loglevel", "INFO"],
+            engine_stack["env"],
+        )
+        wait_for(lambda: "ready." in (stack.VAR / "test-worker-doomed.log").read_text(), timeout=30, what="doomed worker")
+        workspace = services.workspace_current_for_user(user=alice)
+        service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("killed", busybox_image, instance=6))
+        wait_for(lambda: len(containers_of(service.name)) >= 1, timeout=30, what="the first container")
+        doomed.kill()
+        doomed.wait()
+        started_before_kill = len(containers_of(service.name))
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    assert started_before_kill < 6, "the worker finished before it was killed: the test did not interrupt a deploy"
+    service = wait_status(service.name, ServiceStatus.RUNNING, timeout=90)
+    containers = containers_of(service.name)
+    rows = set(Instance.objects.filter(service=service).values_list("name", flat=True))
+    assert len(containers) == 6
+    assert {c.name for c in containers} == rows
+
+
+def test_a_service_waits_with_a_reason_when_no_host_has_room(local_host, alice, busybox_image):
+    workspace = services.workspace_current_for_user(user=alice)
+    config = web_config("toobig", busybox_image, instance=1)
+    config["metadata"]["memory"] = local_host.memory_mb * 4
+    service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
+    wait_for(lambda: "no host has room" in Service.objects.get(pk=service.pk).message, timeout=30, what="the reason")
+    service.refresh_from_db()
+    assert service.status == ServiceStatus.WAITING
+    assert Event.objects.filter(service=service, reason="Unschedulable").exists()
+    assert containers_of(service.name) == []
+
+
+def test_an_unreachable_host_is_marked_with_the_reason_and_gets_no_instances(local_host, alice, busybox_image):
+    gone = lifecycle.host_register(name="gone", url="tcp://127.0.0.1:1", address="127.0.0.1")
+    assert gone.status == "Unreachable"
+    assert "tcp://127.0.0.1:1" in gone.message
+    workspace = services.workspace_current_for_user(user=alice)
+    service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("placed", busybox_image, instance=2))
+    wait_status(service.name, ServiceStatus.RUNNING)
+    assert set(Instance.objects.filter(service=service).values_list("host__name", flat=True)) == {"local"}
+
+
+def test_several_containers_form_one_instance_sharing_its_network(local_host, alice, busybox_image):
+    workspace = services.workspace_current_for_user(user=alice)
+    config = web_config("pair", busybox_image, instance=1)
+    config["containers"].append(
+        {"image": busybox_image, "script": "mkdir -p /s && echo from-sidecar > /s/index.html && exec httpd -f -p 8001 -h /s"}
+    )
+    service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
+    service = wait_status(service.name, ServiceStatus.RUNNING)
+    instance = Instance.objects.get(service=service)
+    assert len(containers_of(service.name)) == 2
+    main = docker.from_env().containers.get(instance.container_id)
+    # The main container reaches the sidecar on localhost: one network namespace.
+    exit_code, output = main.exec_run(["wget", "-qO-", "http://127.0.0.1:8001/index.html"])
+    assert exit_code == 0 and output.decode().strip() == "from-sidecar"
