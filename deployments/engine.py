@@ -184,6 +184,14 @@ def rolling_limits(config: dict, desired: int) -> tuple[int, int]:
     return surge, unavailable
 
 
+def pinned_tag(image: str) -> bool:
+    """True for references with a tag other than latest, or a digest."""
+    if "@" in image:
+        return True
+    last = image.rsplit("/", 1)[-1]
+    return ":" in last and not last.endswith(":latest")
+
+
 def grace_period(config: dict) -> int:
     return int(((config.get("metadata") or {}).get("eas") or {}).get("termination_grace_period", 30))
 
@@ -242,6 +250,11 @@ def instance_start(*, service: Service, version: ServiceVersion, pulled: dict) -
                 image_id = version.image_ids.get(container.image)
                 if image_id and runtime.image_has(image_id):
                     pulled[key] = image_id
+                elif pinned_tag(container.image) and runtime.image_has(container.image):
+                    # Kubernetes' IfNotPresent: a tagged (not :latest) image already on the host is used as is.
+                    pulled[key] = runtime.image_id(container.image)
+                    ServiceVersion.objects.filter(pk=version.pk).update(image_ids={**version.image_ids, container.image: pulled[key]})
+                    version.image_ids = {**version.image_ids, container.image: pulled[key]}
                 else:
                     auth = registry_auth_for(service=service, config=config, image=container.image)
                     pulled[key] = runtime.pull(container.image, auth)

@@ -105,6 +105,8 @@ class Runtime(Protocol):
 
     def image_has(self, image: str) -> bool: ...
 
+    def image_id(self, image: str) -> str: ...
+
     def start(self, spec: ContainerSpec) -> ContainerState:
         """Create and start a container; a stale one of the same name is removed first."""
 

@@ -122,6 +122,9 @@ class DockerRuntime:
         except docker_errors.ImageNotFound:
             return False
 
+    def image_id(self, image: str) -> str:
+        return self._call("look up an image", self.client.images.get, image).id
+
     def pull(self, image: str, auth: RegistryAuth | None) -> str:
         registry = registry_of(image)
         repository, tag = image, None

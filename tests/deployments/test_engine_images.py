@@ -108,6 +108,7 @@ def pushed_image(private_registry, busybox_image) -> str:
 
 
 def test_a_private_registry_image_deploys_with_the_right_docker_auth(local_host, alice, pushed_image):
+    untag(pushed_image)
     workspace = services.workspace_current_for_user(user=alice)
     config = web_config("private", pushed_image, instance=1)
     config["dockerAuth"] = base64.b64encode(f"{REGISTRY_USER}:{REGISTRY_PASSWORD}".encode()).decode()
@@ -115,7 +116,16 @@ def test_a_private_registry_image_deploys_with_the_right_docker_auth(local_host,
     wait_status(service.name, ServiceStatus.RUNNING, timeout=60)
 
 
+def untag(image: str) -> None:
+    """Drop the host's copy so that the deploy has to pull (tagged images present are used as they are)."""
+    try:
+        docker.from_env().images.remove(image, force=True)
+    except docker.errors.ImageNotFound:
+        pass
+
+
 def test_a_wrong_docker_auth_fails_naming_the_registry(local_host, alice, pushed_image, private_registry):
+    untag(pushed_image)
     workspace = services.workspace_current_for_user(user=alice)
     config = web_config("badauth", pushed_image, instance=1)
     config["dockerAuth"] = base64.b64encode(f"{REGISTRY_USER}:wrong-password".encode()).decode()
@@ -126,6 +136,7 @@ def test_a_wrong_docker_auth_fails_naming_the_registry(local_host, alice, pushed
 
 
 def test_a_saved_workspace_credential_is_used_for_its_registry(local_host, alice, pushed_image, private_registry):
+    untag(pushed_image)
     workspace = services.workspace_current_for_user(user=alice)
     services.registry_credential_create(
         actor=alice, workspace=workspace, name="private", registry=private_registry,
