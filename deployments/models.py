@@ -251,3 +251,7 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.reason}: {self.message}"
+
+
+# The gateway's tables live in their own module; importing them here registers them with the app.
+from deployments.models_gateway import TrafficSample  # noqa: E402,F401
