@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from deployments import spec
+from deployments import spec, storage
 from deployments.choices import (
     DeploymentStatus,
     EventType,
@@ -242,6 +242,11 @@ def instance_start(*, service: Service, version: ServiceVersion, pulled: dict) -
         bind_address=host.address,
     )
     try:
+        volume_mounts = storage.prepare_mounts(
+            runtime=runtime, host=host, service=service, version=version, config=config, instance_name=instance.name
+        )
+        for container in containers:
+            container.mounts = volume_mounts + container.mounts
         for index, container in enumerate(containers):
             lock_keepalive()
             key = (host.pk, container.image)
