@@ -32,7 +32,7 @@ from console.forms import (
     WorkspaceForm,
 )
 from deployments import selectors, services, spec
-from deployments.choices import SERVICE_ACTIVE, ServiceStatus
+from deployments.choices import ServiceStatus
 from deployments.errors import Conflict, ConfigInvalid, Forbidden, NotFound
 from deployments.models import Service, Workspace
 
@@ -63,7 +63,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True})
 
 
-# --- services: list and detail ---------------------------------------------------------------
+# --- services: list (the service page is in console/views_engine.py) ------------------------
 
 
 @login_required
@@ -92,38 +92,6 @@ def service_list(request: HttpRequest) -> HttpResponse:
     # Only the table for htmx's own swaps; a history restore (also an htmx request) needs the whole page.
     partial = request.htmx.target == "service-table"
     return render(request, f"{template}#service-table" if partial else template, context)
-
-
-def _endpoints(name: str) -> dict[str, str]:
-    return {
-        "Internet": f"{settings.BERTH_INTERNET_ENDPOINT}/api/predict/{name}",
-        "Intranet": f"{settings.BERTH_INTRANET_ENDPOINT}/api/predict/{name}",
-    }
-
-
-@login_required
-@require_GET
-@domain_errors
-def service_detail(request: HttpRequest, name: str) -> HttpResponse:
-    """The service page. Its status badge polls this view while the service is changing; the
-    answer 286 (htmx: stop polling) comes once the status is one that stays."""
-    service, membership = selectors.service_get_for_user(user=request.user, name=name)
-    template = "deployments/service_detail.html"
-    if request.htmx.target == "service-status":
-        polling = service.status in SERVICE_ACTIVE
-        context = {"service": service, "polling": polling}
-        return render(request, f"{template}#status", context, status=200 if polling else 286)
-    config = services.service_config(service=service)
-    context = {
-        "service": service,
-        "membership": membership,
-        "config_json": spec.canonical_json(config),
-        "versions": service.versions.select_related("created_by").order_by("-number"),
-        "endpoints": _endpoints(service.name),
-        "show_token": selectors.can_see_token(membership),
-        "polling": service.status in SERVICE_ACTIVE,
-    }
-    return render(request, template, context)
 
 
 @login_required
@@ -165,6 +133,10 @@ def _preview(form: sf.ServiceForm, *, service: Service | None) -> dict[str, Any]
     }
 
 
+# "draft" saves a new service without deploying it; an existing service's changes always apply.
+SAVE_OPS = ("save", "draft")
+
+
 def _blank_form() -> sf.ServiceForm:
     form = sf.ServiceForm(port="8000", instance="1")
     form.renumber()
@@ -190,7 +162,8 @@ def _import(request: HttpRequest) -> tuple[sf.ServiceForm | None, str]:
 
 
 def _service_editor(request: HttpRequest, *, workspace: Workspace, service: Service | None) -> HttpResponse:
-    """The create and edit page. POST `op`: save (default), import, add-env, remove-env-N, add-storage, ...
+    """The create and edit page. POST `op`: save (default), draft (create without deploying), import,
+    add-env, remove-env-N, add-storage, ...
 
     Everything but save answers an htmx request with the editor fragment; without
     JavaScript the same POSTs re-render the whole page.
@@ -207,7 +180,7 @@ def _service_editor(request: HttpRequest, *, workspace: Workspace, service: Serv
         form = imported or sf.from_post(request.POST)
         if imported is not None and service is not None:
             form.name = service.name  # a service cannot be renamed; keep the page's name
-    elif op != "save":
+    elif op not in SAVE_OPS:
         form = sf.from_post(request.POST)
         sf.apply_op(form, op)
     else:
@@ -216,7 +189,7 @@ def _service_editor(request: HttpRequest, *, workspace: Workspace, service: Serv
         save_errors = []
         if not problems:
             try:
-                return _save(request, workspace=workspace, service=service, config=config)
+                return _save(request, workspace=workspace, service=service, config=config, deploy=op == "save")
             except ConfigInvalid as exc:
                 save_errors = exc.errors
     context = {
@@ -231,16 +204,23 @@ def _service_editor(request: HttpRequest, *, workspace: Workspace, service: Serv
         # The save's errors win: they include rules only the service knows (a name taken, a missing credential).
         sf.attach_errors(form, save_errors, problems)
     template = "deployments/service_form.html"
-    partial = request.htmx.target == "editor" and op not in ("", "save")
+    partial = request.htmx.target == "editor" and op not in ("", *SAVE_OPS)
     # htmx swaps only 2xx answers, so a fragment with errors in it is a 200.
     status = 400 if (save_errors is not None or import_error) and not partial else 200
     return render(request, f"{template}#editor" if partial else template, context, status=status)
 
 
-def _save(request: HttpRequest, *, workspace: Workspace, service: Service | None, config: dict) -> HttpResponse:
+def _save(
+    request: HttpRequest, *, workspace: Workspace, service: Service | None, config: dict, deploy: bool = True
+) -> HttpResponse:
     if service is None:
-        service, warnings = services.service_create(actor=request.user, workspace=workspace, config=config)
-        messages.success(request, f"Created service {service.name} (version 1).")
+        service, warnings = services.service_create(
+            actor=request.user, workspace=workspace, config=config, deploy=deploy
+        )
+        if deploy:
+            messages.success(request, f"Created service {service.name} (version 1); deploying it.")
+        else:
+            messages.success(request, f"Saved {service.name} as a draft (version 1): nothing runs until you deploy it.")
     else:
         service, changed, warnings = services.service_update(actor=request.user, service=service, config=config)
         if changed:

@@ -1,6 +1,19 @@
 from django.contrib import admin
 
-from deployments.models import ApiKey, Membership, Profile, RegistryCredential, Service, ServiceVersion, Workspace
+from deployments.models import (
+    ApiKey,
+    Deployment,
+    DockerHost,
+    Event,
+    Instance,
+    Membership,
+    Profile,
+    RegistryCredential,
+    Service,
+    ServiceVersion,
+    TrafficSample,
+    Workspace,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -53,3 +66,37 @@ class ServiceVersionAdmin(admin.ModelAdmin):
 class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "prefix", "created_at", "last_used_at")
     exclude = ("key_hash",)
+
+
+@admin.register(DockerHost)
+class DockerHostAdmin(admin.ModelAdmin):
+    list_display = ("name", "url", "address", "status", "cpus", "memory_mb", "last_heartbeat")
+    list_filter = ("status",)
+    exclude = ("tls_ca", "tls_cert", "tls_key")
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(admin.ModelAdmin):
+    list_display = ("service", "kind", "status", "phase", "created_at", "finished_at")
+    list_filter = ("kind", "status")
+    list_select_related = ("service",)
+
+
+@admin.register(Instance)
+class InstanceAdmin(admin.ModelAdmin):
+    list_display = ("name", "service", "host", "host_port", "status", "ready", "restarts", "started_at")
+    list_filter = ("status", "ready")
+    list_select_related = ("service", "host")
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "service", "type", "reason", "message", "actor")
+    list_filter = ("type",)
+    list_select_related = ("service",)
+
+
+@admin.register(TrafficSample)
+class TrafficSampleAdmin(admin.ModelAdmin):
+    list_display = ("service", "instance", "at", "requests", "latency_p95_ms")
+    list_select_related = ("service",)

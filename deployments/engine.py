@@ -50,7 +50,7 @@ _redis = None
 def redis_client():
     global _redis
     if _redis is None:
-        _redis = redis.Redis.from_url(settings.REDIS_URL)
+        _redis = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=5, socket_timeout=10)
     return _redis
 
 
@@ -331,6 +331,8 @@ def service_converge(*, service_id: int) -> bool:
 
 
 def _converge(service: Service) -> None:
+    if service.status == ServiceStatus.FAILED:
+        return  # waits for a person: modify, start or delete moves it on
     target = service.current_version
     desired = 0 if service.status in ZERO_INSTANCE_STATES or target is None else service.instance
     # Instances are only ever Creating inside a step holding this lock: one found now was left by a
@@ -372,9 +374,10 @@ def _converge(service: Service) -> None:
     deploying = Deployment.objects.filter(service=service, status=DeploymentStatus.RUNNING).exists()
     if not old and deploying and _rollout_failed(new) and not any(i.ready for i in new):
         reason = _failure_reason(new)
-        Service.objects.filter(pk=service.pk).update(status=ServiceStatus.FAILED, message=reason)
-        _deployment_finish(service, ok=False, message=reason)
-        event_record(service=service, reason="Failed", message=reason, warning=True)
+        with transaction.atomic():
+            Service.objects.filter(pk=service.pk).update(status=ServiceStatus.FAILED, message=reason)
+            event_record(service=service, reason="Failed", message=reason, warning=True)
+            _deployment_finish(service, ok=False, message=reason)
         return
 
     surge, unavailable = rolling_limits(config, desired)
@@ -450,10 +453,11 @@ def _finish_zero(service: Service) -> None:
         _deployment_finish(service, ok=True)
         service.delete()
         return
-    Service.objects.filter(pk=service.pk, status=ServiceStatus.STOPPING).update(status=ServiceStatus.STOPPED, message="")
-    if service.status == ServiceStatus.STOPPING:
-        event_record(service=service, reason="Stopped", message="all instances stopped")
-    _deployment_finish(service, ok=True)
+    with transaction.atomic():
+        Service.objects.filter(pk=service.pk, status=ServiceStatus.STOPPING).update(status=ServiceStatus.STOPPED, message="")
+        if service.status == ServiceStatus.STOPPING:
+            event_record(service=service, reason="Stopped", message="all instances stopped")
+        _deployment_finish(service, ok=True)
 
 
 def _deployment_finish(service: Service, *, ok: bool, message: str = "") -> None:
@@ -588,11 +592,11 @@ def services_needing_convergence() -> list[int]:
         .annotate(live=Count("instances"), odd=Exists(odd_instances))
         .values_list("pk", "status", "instance", "live", "odd")
     )
-    steady = {ServiceStatus.RUNNING, ServiceStatus.FAILED}
     return [
         pk
         for pk, status, desired, live, odd in rows
-        if status not in steady or odd or (status == ServiceStatus.RUNNING and live != desired)
+        if status != ServiceStatus.FAILED
+        and (status != ServiceStatus.RUNNING or odd or live != desired)
     ]
 
 

@@ -68,8 +68,15 @@ def run_probe(probe: dict, *, address: str, host_port: int, runtime, container_i
         if "exec" in probe:
             command = (probe["exec"] or {}).get("command") or []
             return runtime.exec(container_id, list(command), timeout=timeout) == 0
-        with socket.create_connection((address, host_port), timeout=timeout):
-            return True
+        with socket.create_connection((address, host_port), timeout=timeout) as conn:
+            # docker-proxy accepts on the published port even when nothing listens in the container,
+            # then closes at once: a connection that ends immediately is a failure, one that stays
+            # open (or sends a banner) is a pass.
+            conn.settimeout(min(0.2, timeout))
+            try:
+                return conn.recv(1, socket.MSG_PEEK) != b""
+            except socket.timeout:
+                return True
     except (OSError, http.client.HTTPException):
         return False
 

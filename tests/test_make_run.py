@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -40,12 +41,16 @@ def manage(*args, env) -> str:
 @pytest.mark.redis
 @pytest.mark.docker
 def test_runall_serves_the_console_the_login_works_and_ctrl_c_stops_everything(tmp_path, dockerd):
-    web_port, redis_port = free_port(), free_port()
+    web_port, redis_port, gateway_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "BERTH_SQLITE_PATH": str(tmp_path / "berth.sqlite3"),
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "BERTH_BIND": f"127.0.0.1:{web_port}",
+        "BERTH_GATEWAY_HTTP_PORT": str(gateway_port),
+        "BERTH_GATEWAY_GRPC_PORT": str(free_port()),
+        "BERTH_GATEWAY_DIR": str(tmp_path / "gateway"),
+        "BERTH_INTERNET_ENDPOINT": f"http://127.0.0.1:{gateway_port}",
         "DJANGO_SETTINGS_MODULE": "console.settings",
     }
     manage("migrate", "--noinput", "-v0", env=env)
@@ -64,6 +69,15 @@ def test_runall_serves_the_console_the_login_works_and_ctrl_c_stops_everything(t
             assert time.monotonic() < deadline, (tmp_path / "runall.log").read_text()
             time.sleep(0.3)
         assert port_open(redis_port), "runall should have started redis-server"
+        # The gateway answers: an unknown service is a JSON 404 from HAProxy.
+        deadline = time.monotonic() + 30
+        while not port_open(gateway_port):
+            assert time.monotonic() < deadline, (tmp_path / "runall.log").read_text()
+            time.sleep(0.3)
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{gateway_port}/api/predict/nothing_here/")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 404
 
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -76,10 +90,11 @@ def test_runall_serves_the_console_the_login_works_and_ctrl_c_stops_everything(t
         assert page.geturl().rstrip("/").endswith("/services") or "/services" in page.geturl(), page.geturl()
         assert f"Log out {username}" in body
         text = (tmp_path / "runall.log").read_text()
-        for prefix in ("    web |", " worker |", "   beat |", "  redis |", " prober |"):
+        for prefix in ("    web |", " worker |", "   beat |", "  redis |", " prober |", "gateway |"):
             assert prefix in text, f"missing {prefix!r} in:\n{text}"
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
     assert not port_open(web_port)
     assert not port_open(redis_port)
+    assert not port_open(gateway_port)

@@ -105,9 +105,11 @@ class Window:
 
 
 def counter_deltas(previous: dict[str, int] | None, current: dict[str, int]) -> dict[str, int]:
-    """Per-interval deltas; a counter that went down was reset (a reload starts a new worker)."""
+    """Per-interval deltas. A server or backend seen for the first time counts from zero (HAProxy
+    creates it with zero counters, and HAProxy is this process's child); a counter that went
+    down was reset (a reload starts a new worker)."""
     if previous is None:
-        return {k: 0 for k in current}
+        return dict(current)
     if any(current[k] < previous.get(k, 0) for k in current):
         return dict(current)
     return {k: current[k] - previous.get(k, 0) for k in current}

@@ -175,7 +175,7 @@ def render_backend(route: Route, servers: dict[str, Server], options: Options) -
     name = route.name
     lines = [
         f"backend {backend_name(name)}",
-        "    balance leastconn",
+        "    balance roundrobin",
         f"    timeout server {route.timeout_ms}ms",
         "    " + _error(504, f"request timeout: {name} did not answer within {route.timeout_ms} ms (metadata.rpc.keepalive)"),
         # Tokens: "<token>", "Bearer <token>", or "EAS <base64 hmac-sha1>" keyed by the token.

@@ -91,6 +91,17 @@ class ContainerState:
 
 
 @dataclass
+class VolumeInfo:
+    """A volume as the host reports it. `mountpoint` is a path on the Docker host."""
+
+    name: str
+    driver: str
+    mountpoint: str
+    labels: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class HostInfo:
     cpus: int
     memory_bytes: int
@@ -124,7 +135,7 @@ class Runtime(Protocol):
 
     def inspect(self, container: str) -> ContainerState | None: ...
 
-    def logs(self, container: str, *, tail: int = 100) -> str: ...
+    def logs(self, container: str, *, tail: int | str = 100) -> str: ...
 
     def follow_logs(self, container: str, *, tail: int = 100) -> Iterator[str]: ...
 
@@ -134,3 +145,34 @@ class Runtime(Protocol):
     def stats(self, container: str) -> dict: ...
 
     def remove_volumes(self, labels: dict[str, str]) -> None: ...
+
+    # --- volumes, for storage mounts (deployments/storage.py) ---
+
+    def shares_filesystem(self) -> bool:
+        """True when this process sees the host's files (a unix:// socket): volume mountpoints are local paths."""
+
+    def volume_create(
+        self, name: str, *, labels: dict[str, str], driver: str = "local", driver_opts: dict[str, str] | None = None
+    ) -> VolumeInfo:
+        """Create a volume, or return the existing one of that name as it is."""
+
+    def volume_get(self, name: str) -> VolumeInfo | None: ...
+
+    def volume_list(self, labels: dict[str, str]) -> list[VolumeInfo]:
+        """Every volume carrying all of `labels` (a value of "" matches any value)."""
+
+    def volume_remove(self, name: str) -> bool:
+        """Remove a volume; a missing one is success. False when a container still uses it."""
+
+    def volume_put_archive(self, volume: str, data, *, labels: dict[str, str]) -> None:
+        """Extract a tar stream (bytes or an iterable of bytes) at the volume's root, through a helper
+        container that is created, never started, and removed: works on any host, local or remote."""
+
+    def volume_copy_from_image(
+        self, image: str, path: str, volume: str, *, labels: dict[str, str], on_bytes=None
+    ) -> int:
+        """Copy the directory `path` of `image` (present on the host) to the volume's root; returns bytes copied."""
+
+    def volume_check_mount(self, volume: str, *, labels: dict[str, str]) -> None:
+        """Have the host mount the volume once (an NFS volume is only mounted when a container starts);
+        raises RuntimeError_ with the host's reason when it cannot."""

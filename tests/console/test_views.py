@@ -218,16 +218,20 @@ def test_the_detail_page_shows_status_config_versions_and_endpoints(client, alic
     assert f"/api/predict/{service.name}" in body
 
 
-def test_owners_see_the_token_and_viewers_do_not(client, alice, bob, service):
-    url = reverse("service-detail", args=[service.name])
-    assert service.token in get_as(client, alice, url).content.decode()
-    assert service.token not in get_as(client, bob, url).content.decode()
+def test_owners_reveal_the_token_and_viewers_can_not(client, alice, bob, service):
+    page = reverse("service-detail", args=[service.name])
+    reveal = reverse("service-token-reveal", args=[service.name])
+    assert reveal in get_as(client, alice, page).content.decode()
+    assert service.token in get_as(client, alice, reveal).content.decode()
+    viewer_page = get_as(client, bob, page).content.decode()
+    assert service.token not in viewer_page and reveal not in viewer_page
+    assert get_as(client, bob, reveal).status_code == 404
 
 
-def test_developers_see_the_token_too(client, alice, team, service):
+def test_developers_reveal_the_token_too(client, alice, team, service):
     dev = get_user_model().objects.create_user("dana", password="x-password-1")
     Membership.objects.create(workspace=team, user=dev, role=Role.DEVELOPER)
-    assert service.token in get_as(client, dev, reverse("service-detail", args=[service.name])).content.decode()
+    assert service.token in get_as(client, dev, reverse("service-token-reveal", args=[service.name])).content.decode()
 
 
 def test_alice_deletes_a_service(client, alice, service):

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+import itertools
 import socket
 import time
 from email.utils import formatdate
@@ -17,10 +18,14 @@ from tests.stack import wait_for
 pytestmark = [pytest.mark.docker, pytest.mark.redis]
 
 
+NAMES = itertools.count()
+
+
 @pytest.fixture
 def echo(local_host, alice, python_image_tag, gateway):
-    """A two-instance echo service, Running and routed."""
-    return deploy(alice, echo_config("echo", python_image_tag), gateway)
+    """A two-instance echo service, Running and routed (a new name each time: the last test's
+    containers may still be on their way out when the next test starts)."""
+    return deploy(alice, echo_config(f"echo{next(NAMES)}", python_image_tag), gateway)
 
 
 def eas_signature(token: str, *, body: bytes, content_type: str, date: str, resource: str) -> dict:

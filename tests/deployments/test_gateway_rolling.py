@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from deployments import lifecycle, services
+from deployments import services
 from deployments.models import Instance
 from tests.fixtures_gateway import deploy, echo_config, wait_routed
 from tests.stack import wait_for
@@ -55,10 +55,10 @@ class LoadLoop:
                         version = json.loads(body)["version"]
                         self.versions[version] = self.versions.get(version, 0) + 1
                     else:
-                        self.failures.append(f"{response.status} {body[:100]!r}")
+                        self.failures.append(f"{time.time():.3f} {response.status} {body[:100]!r}")
             except (OSError, http.client.HTTPException) as exc:
                 with self.lock:
-                    self.failures.append(repr(exc))
+                    self.failures.append(f"{time.time():.3f} {exc!r}")
                 conn.close()
                 conn = None
             if not keepalive:
@@ -89,11 +89,11 @@ def test_scaling_up_and_down_under_load_fails_no_request(local_host, alice, pyth
     service = deploy(alice, echo_config("scale", python_image_tag, instance=1), gateway)
     with LoadLoop(gateway.http_port, f"/api/predict/{service.name}/", service.token) as load:
         wait_for(lambda: load.ok > 30, timeout=10, what="load running")
-        lifecycle.service_scale(actor=alice, service=service, instance=3)
+        services.service_patch(actor=alice, service=service, patch={"metadata.instance": 3})
         wait_for(lambda: Instance.objects.filter(service=service, ready=True).count() == 3, timeout=60, what="3 ready")
         wait_routed(service, gateway, 3)
         service.refresh_from_db()
-        lifecycle.service_scale(actor=alice, service=service, instance=1)
+        services.service_patch(actor=alice, service=service, patch={"metadata.instance": 1})
         wait_for(lambda: Instance.objects.filter(service=service).count() == 1, timeout=60, what="back to 1")
         wait_routed(service, gateway, 1)
         seen = load.ok

@@ -89,11 +89,13 @@ class Command(BaseCommand):
              "--schedule", str(var / "celerybeat-schedule")],
         )
         self._spawn("prober", [python, str(base / "manage.py"), "prober"])
+        self._spawn("gateway", [python, str(base / "manage.py"), "gateway"])
         self._wait_port("web", *bind.rsplit(":", 1))
         host, port = bind.rsplit(":", 1)
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         self.stdout.write(
             f"\nBerth is up:\n  console   http://{shown}:{port}/\n  API docs  http://{shown}:{port}/api/docs/\n"
+            f"  gateway   {settings.BERTH_INTERNET_ENDPOINT}/api/predict/<service>\n"
             f"  admin     http://{shown}:{port}/admin/\nPress Ctrl-C to stop everything.\n"
         )
         try:
