@@ -228,3 +228,35 @@ def test_several_containers_form_one_instance_sharing_its_network(local_host, al
     # The main container reaches the sidecar on localhost: one network namespace.
     exit_code, output = main.exec_run(["wget", "-qO-", "http://127.0.0.1:8001/index.html"])
     assert exit_code == 0 and output.decode().strip() == "from-sidecar"
+
+
+def test_a_failing_liveness_check_restarts_the_container(local_host, alice, busybox_image):
+    workspace = services.workspace_current_for_user(user=alice)
+    config = web_config("alive", busybox_image, instance=1)
+    config["containers"][0]["script"] = "mkdir -p /tmp && touch /tmp/alive && " + config["containers"][0]["script"]
+    config["containers"][0]["liveness_check"] = {"exec": {"command": ["cat", "/tmp/alive"]}, **FAST_CHECK}
+    service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
+    service = wait_status(service.name, ServiceStatus.RUNNING)
+    instance = Instance.objects.get(service=service)
+    docker.from_env().containers.get(instance.container_id).exec_run(["rm", "/tmp/alive"])
+    wait_for(lambda: Instance.objects.get(pk=instance.pk).restarts >= 1, timeout=30, what="a liveness restart")
+    assert Event.objects.filter(service=service, reason="Restarted", message__contains="liveness").exists()
+    wait_status(service.name, ServiceStatus.RUNNING)
+
+
+def test_a_startup_check_holds_readiness_until_it_passes(local_host, alice, busybox_image):
+    workspace = services.workspace_current_for_user(user=alice)
+    config = web_config("startup", busybox_image, instance=1)
+    # The server answers at once, but the startup check waits for a file written 4 s later.
+    config["containers"][0]["script"] = "mkdir -p /tmp && (sleep 4; touch /tmp/started) & " + config["containers"][0]["script"]
+    config["containers"][0]["startup_check"] = {"exec": {"command": ["cat", "/tmp/started"]}, **FAST_CHECK, "failure_threshold": 30}
+    service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
+    wait_for(lambda: Instance.objects.filter(service=service, status="Running").exists(), timeout=30, what="container up")
+    import time
+
+    time.sleep(2)
+    instance = Instance.objects.get(service=service)
+    assert instance.started is False and instance.ready is False
+    wait_status(service.name, ServiceStatus.RUNNING, timeout=30)
+    instance.refresh_from_db()
+    assert instance.started and instance.ready
