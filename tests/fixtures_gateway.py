@@ -20,13 +20,11 @@ import subprocess
 import sys
 import sysconfig
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-import deployments.models_gateway  # noqa: F401  (registers TrafficSample until models.py imports it)
 from tests import stack
 
 EAS_PREDICTION_VERSION = "0.36"
@@ -154,19 +152,13 @@ def _build_from_rootfs(name: str, key: str, populate) -> str:
     """Build a `FROM scratch` image whose root is a tar written by `populate(tar)`; reuse it when present."""
     import docker
 
-    tag = f"berth-test/{name}:{hashlib.sha256(key.encode()).hexdigest()[:12]}"
-    client = docker.from_env()
-    try:
-        client.images.get(tag)
-        return tag
-    except docker.errors.ImageNotFound:
-        pass
-    with tempfile.TemporaryDirectory() as context:
-        with tarfile.open(Path(context) / "rootfs.tar", "w") as tar:
+    def build(tag: str, context: Path) -> None:
+        with tarfile.open(context / "rootfs.tar", "w") as tar:
             populate(tar)
-        (Path(context) / "Dockerfile").write_text("FROM scratch\nADD rootfs.tar /\n")
-        client.images.build(path=context, tag=tag, rm=True)
-    return tag
+        (context / "Dockerfile").write_text("FROM scratch\nADD rootfs.tar /\n")
+        docker.from_env().images.build(path=str(context), tag=tag, rm=True)
+
+    return stack.cached_image(f"berth-test/{name}:{hashlib.sha256(key.encode()).hexdigest()[:12]}", build)
 
 
 def python_image() -> str:

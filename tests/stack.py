@@ -101,23 +101,31 @@ def build_image(name: str, files: dict[str, bytes | Path], dockerfile: str) -> s
     for path, content in sorted(files.items()):
         digest.update(path.encode())
         digest.update(content.read_bytes() if isinstance(content, Path) else content)
-    tag = f"berth-test/{name}:{digest.hexdigest()[:12]}"
-    client = docker.from_env()
-    try:
-        client.images.get(tag)
-        return tag
-    except docker.errors.ImageNotFound:
-        pass
-    with tempfile.TemporaryDirectory() as context:
+    def build(tag: str, context: Path) -> None:
         for path, content in files.items():
-            target = Path(context) / path
+            target = context / path
             target.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(content, Path):
                 shutil.copy2(content, target)
             else:
                 target.write_bytes(content)
-        (Path(context) / "Dockerfile").write_text(dockerfile)
-        client.images.build(path=context, tag=tag, rm=True)
+        (context / "Dockerfile").write_text(dockerfile)
+        docker.from_env().images.build(path=str(context), tag=tag, rm=True)
+
+    return cached_image(f"berth-test/{name}:{digest.hexdigest()[:12]}", build)
+
+
+def cached_image(tag: str, build) -> str:
+    """`tag` if the image exists, else what `build(tag, context_dir)` makes in a scratch directory."""
+    import docker
+
+    try:
+        docker.from_env().images.get(tag)
+        return tag
+    except docker.errors.ImageNotFound:
+        pass
+    with tempfile.TemporaryDirectory() as context:
+        build(tag, Path(context))
     return tag
 
 
