@@ -21,6 +21,8 @@ from deployments.models import ApiKey, Membership, Profile, RegistryCredential, 
 from deployments.patch import PatchError, apply_patch
 
 API_KEY_PREFIX = "berth_"
+# Names that are routes under /api/v1/services/ (a service of that name could not be addressed).
+RESERVED_NAMES = frozenset({"validate"})
 CREDENTIAL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 
 
@@ -162,6 +164,11 @@ def _validated(raw: object, *, workspace: Workspace) -> spec.SpecResult:
     result = spec.validate_config(raw)
     if not result.ok:
         raise ConfigInvalid(result.errors, result.warnings)
+    if result.config["name"] in RESERVED_NAMES:
+        raise ConfigInvalid(
+            [{"path": "name", "message": f"{result.config['name']!r} is reserved by Berth's API; choose another name"}],
+            result.warnings,
+        )
     credential = (result.config.get("berth") or {}).get("registry_credential")
     if credential and not workspace.registry_credentials.filter(name=credential).exists():
         raise ConfigInvalid(

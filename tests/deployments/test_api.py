@@ -381,3 +381,9 @@ def test_the_service_config_json_schema_is_public():
     response = APIClient().get("/api/v1/schema/service-config.json")
     assert response.status_code == 200
     assert "containers" in response.json()["properties"]
+
+
+def test_a_name_that_is_an_api_route_is_refused(alice_api, team, flask_config):
+    response = create(alice_api, {**flask_config, "name": "validate"}, workspace=team.slug)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["path"] == "name"
