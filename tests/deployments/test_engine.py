@@ -260,3 +260,13 @@ def test_a_startup_check_holds_readiness_until_it_passes(local_host, alice, busy
     wait_status(service.name, ServiceStatus.RUNNING, timeout=30)
     instance.refresh_from_db()
     assert instance.started and instance.ready
+
+
+def test_a_memory_limit_docker_refuses_fails_with_a_clear_reason(local_host, alice, busybox_image):
+    workspace = services.workspace_current_for_user(user=alice)
+    config = web_config("tinymem", busybox_image, instance=1)
+    config["metadata"]["memory"] = 1  # MB: below Docker's minimum
+    service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
+    service = wait_status(service.name, ServiceStatus.FAILED, timeout=60)
+    assert "memory" in service.message.lower()
+    assert containers_of(service.name) == []
