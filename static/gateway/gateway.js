@@ -59,7 +59,8 @@
     var width = Math.max(280, el.clientWidth || 480);
     var opts = {
       title: title, width: width, height: 180,
-      scales: { x: { time: true } },
+      // Always the last hour: with one or two samples uPlot's automatic range spans years.
+      scales: { x: { time: true, range: function () { var now = Date.now() / 1000; return [now - 3600, now]; } } },
       series: [{}].concat(series),
       axes: [{}, { size: 60 }],
       legend: { live: false },

@@ -54,7 +54,9 @@ class Command(BaseCommand):
         self.children: list[tuple[str, subprocess.Popen]] = []
         self.lock = threading.Lock()
         self.stopping = False
+        # Explicit handlers: a shell that starts us in the background makes SIGINT ignored otherwise.
         signal.signal(signal.SIGTERM, lambda *_: self._stop_all())
+        signal.signal(signal.SIGINT, lambda *_: self._stop_all())
         python = sys.executable
         base = Path(settings.BASE_DIR)
         var = base / "var"
