@@ -220,3 +220,26 @@ def process_tree(pid: int) -> list[int]:
         tree.append(current)
         queue.extend(children.get(current, []))
     return tree
+
+
+def start_postgres() -> tuple[subprocess.Popen, str, Path]:
+    """A throwaway PostgreSQL cluster on a free loopback port, run as the postgres user; returns
+    (process, DATABASE_URL, data directory)."""
+    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    if not binaries:
+        raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql)")
+    bin_dir = binaries[-1]
+    root = Path(tempfile.mkdtemp(prefix="berth-pg-"))
+    data = root / "data"
+    shutil.chown(root, "postgres", "postgres")
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [*as_postgres, str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(root),
+         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+        stdout=open(root / "postgres.log", "w"), stderr=subprocess.STDOUT,
+    )
+    wait_for(lambda: port_open(port), timeout=30, what="postgres")
+    return proc, f"postgres://postgres@127.0.0.1:{port}/postgres", root
