@@ -230,6 +230,11 @@ BERTH_GATEWAY_DIR = Path(env_str("BERTH_GATEWAY_DIR", str(BASE_DIR / "var" / "ga
 BERTH_GATEWAY_BIND = env_str("BERTH_GATEWAY_BIND", "127.0.0.1")
 BERTH_GATEWAY_HTTP_PORT = env_int("BERTH_GATEWAY_HTTP_PORT", 9000)  # matches BERTH_*_ENDPOINT's default
 BERTH_GATEWAY_GRPC_PORT = env_int("BERTH_GATEWAY_GRPC_PORT", 9001)  # h2c, for metadata.enable_grpc services
+# Endpoints shown to users follow the gateway's port unless they are set explicitly.
+if not env_str("BERTH_INTERNET_ENDPOINT"):
+    BERTH_INTERNET_ENDPOINT = f"http://127.0.0.1:{BERTH_GATEWAY_HTTP_PORT}"
+if not env_str("BERTH_INTRANET_ENDPOINT"):
+    BERTH_INTRANET_ENDPOINT = f"http://127.0.0.1:{BERTH_GATEWAY_HTTP_PORT}"
 # The domain gRPC clients put after the service label in :authority (<service>.<domain>); display only.
 BERTH_GATEWAY_GRPC_DOMAIN = env_str("BERTH_GATEWAY_GRPC_DOMAIN", "grpc.berth.local")
 BERTH_GATEWAY_HAPROXY = env_str("BERTH_GATEWAY_HAPROXY", "/usr/sbin/haproxy")
@@ -249,3 +254,21 @@ BERTH_GATEWAY_METRICS_RETENTION_HOURS = env_int("BERTH_GATEWAY_METRICS_RETENTION
 BERTH_GATEWAY_HARD_STOP_AFTER = env_str("BERTH_GATEWAY_HARD_STOP_AFTER", "15m")
 # When set, GET /metrics (Prometheus) needs "Authorization: Bearer <this>".
 BERTH_METRICS_TOKEN = env_str("BERTH_METRICS_TOKEN", "")
+
+# --- storage ---
+# storage[] mounts (deployments/storage*.py). Host paths (a Berth extension) may only be mounted from
+# under these absolute directories of the Docker hosts; empty (the default) turns host paths off.
+BERTH_HOST_PATH_ROOTS = env_list("BERTH_HOST_PATH_ROOTS", [])
+for _root in BERTH_HOST_PATH_ROOTS:
+    if not _root.startswith("/"):
+        raise ImproperlyConfigured(f"BERTH_HOST_PATH_ROOTS: {_root!r} is not an absolute path")
+# A PEM file of extra CAs the worker trusts (besides the system's) when it clones git repositories
+# and downloads from object stores: self-hosted git or MinIO behind a private CA.
+BERTH_STORAGE_CA_BUNDLE = env_str("BERTH_STORAGE_CA_BUNDLE", "")
+# Objects downloaded at once for an oss mount, and seconds between progress events.
+BERTH_STORAGE_DOWNLOAD_THREADS = env_int("BERTH_STORAGE_DOWNLOAD_THREADS", 8)
+BERTH_STORAGE_PROGRESS_SECONDS = env_int("BERTH_STORAGE_PROGRESS_SECONDS", 5)
+# A git clone taking longer than this (seconds) fails the instance.
+BERTH_STORAGE_TIMEOUT = env_int("BERTH_STORAGE_TIMEOUT", 1800)
+BERTH_GIT_BINARY = env_str("BERTH_GIT_BINARY", "git")
+# --- end storage ---

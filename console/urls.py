@@ -13,8 +13,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Gateway routes first: `services/<name>/<action>` would otherwise catch `services/<name>/metrics`.
     path("api/v1/", include("deployments.urls_api_gateway")),
+    path("api/v1/", include("deployments.urls_api_storage")),
     path("api/v1/", include("deployments.urls_api")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
     path("", include("console.urls_gateway")),
+    path("", include("console.urls_storage")),
     path("", include("console.urls_ui")),
 ]

@@ -14,6 +14,7 @@ from deployments.models import (
     TrafficSample,
     Workspace,
 )
+from deployments.models_storage import InstanceMount, ObjectStore
 
 
 class MembershipInline(admin.TabularInline):
@@ -100,3 +101,16 @@ class EventAdmin(admin.ModelAdmin):
 class TrafficSampleAdmin(admin.ModelAdmin):
     list_display = ("service", "instance", "at", "requests", "latency_p95_ms")
     list_select_related = ("service",)
+
+
+@admin.register(ObjectStore)
+class ObjectStoreAdmin(admin.ModelAdmin):
+    list_display = ("name", "workspace", "endpoint_url", "is_default")
+    list_select_related = ("workspace",)
+    exclude = ("access_key_id", "secret_access_key")
+
+
+@admin.register(InstanceMount)
+class InstanceMountAdmin(admin.ModelAdmin):
+    list_display = ("instance", "mount_path", "kind", "source", "read_only")
+    list_select_related = ("instance",)

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from deployments import engine, lifecycle, selectors, services, spec
+from deployments import engine, lifecycle, selectors, services, spec, storage
 from deployments.choices import ServiceStatus
 from deployments.models import Service, ServiceVersion
 
@@ -271,6 +271,7 @@ def instance_body(instance) -> dict:
         "restarts": instance.restarts,
         "started_at": instance.started_at,
         "last_state": {k: v for k, v in instance.last_state.items() if k != "logs"},
+        "mounts": [storage.mount_body(m) for m in instance.mounts.all()],
     }
 
 

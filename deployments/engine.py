@@ -305,6 +305,7 @@ def instance_remove(*, instance: Instance, grace_seconds: int) -> None:
             if state.running:
                 runtime.stop(state.id, grace_seconds=grace_seconds)
             runtime.remove(state.id)
+        storage.instance_volumes_remove(runtime=runtime, instance_name=instance.name)
     Instance.objects.filter(pk=instance.pk).delete()
 
 

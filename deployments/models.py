@@ -255,3 +255,6 @@ class Event(models.Model):
 
 # The gateway's tables live in their own module; importing them here registers them with the app.
 from deployments.models_gateway import TrafficSample  # noqa: E402,F401
+
+# Storage tables (object-store connections, instance mounts).
+from deployments.models_storage import InstanceMount, ObjectStore  # noqa: E402,F401

@@ -82,7 +82,7 @@ def service_events(*, service: Service, limit: int = 100, instance: str = ""):
 
 
 def service_instances(*, service: Service):
-    return service.instances.select_related("host", "version").order_by("version__number", "ordinal")
+    return service.instances.select_related("host", "version").prefetch_related("mounts").order_by("version__number", "ordinal")
 
 
 def service_latest_deployment(*, service: Service):

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from deployments import engine, lifecycle, spec
+from deployments import engine, lifecycle, spec, storage
 from deployments.choices import WRITE_ROLES, Role
 from deployments.errors import ConfigInvalid, Conflict, Forbidden, NotFound
 from deployments.models import ApiKey, Membership, Profile, RegistryCredential, Service, ServiceVersion, Workspace
@@ -180,6 +180,9 @@ def _validated(raw: object, *, workspace: Workspace) -> spec.SpecResult:
             ],
             result.warnings,
         )
+    problems = storage.config_problems(result.config, workspace=workspace)
+    if problems:
+        raise ConfigInvalid(problems, result.warnings)
     return result
 
 

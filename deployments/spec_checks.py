@@ -351,15 +351,60 @@ def _container_rules(containers: list) -> list[Problem]:
     return problems
 
 
+# Docker's API socket at its usual places: bind-mounting it (or a directory holding it) hands the
+# service root on the host, so no allow-list can permit it.
+DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
+_HOST_PATH = "berth.host_path"
+
+
+def host_path_problem(path: str) -> str | None:
+    """Why `path` can never be a host path (whatever the allow-list says), or None.
+
+    Absolute and normalised (no '.', '..' or empty segments), not the host's root, not a Docker
+    socket nor a directory above one. The allow-list itself is checked by deployments.storage,
+    which knows the settings.
+    """
+    if not path.startswith("/"):
+        return "must be an absolute path on the Docker host, starting with /"
+    segments = path.rstrip("/").split("/")[1:]
+    if any(segment in ("", ".", "..") for segment in segments) and path != "/":
+        return "must be a normalised path: no '.', '..' or '//' in it"
+    clean = "/" + "/".join(segments) if path != "/" else "/"
+    if clean == "/":
+        return "cannot mount the host's root /; choose a directory under an allowed root"
+    for socket in DOCKER_SOCKETS:
+        if clean == socket or socket.startswith(clean + "/") or "docker.sock" in clean:
+            return (
+                f"the Docker socket ({socket}) and directories holding it are never mounted: "
+                "they would give the service control of the host"
+            )
+    return None
+
+
 def _storage_rules(storage: list) -> list[Problem]:
     problems: list[Problem] = []
     mounted: dict[str, int] = {}
     for i, mount in enumerate(storage):
         if not isinstance(mount, dict):
             continue
-        kinds = [kind for kind in STORAGE_TYPES if kind in mount]
+        berth = mount.get("berth") if isinstance(mount.get("berth"), dict) else {}
+        kinds = [kind for kind in STORAGE_TYPES if kind in mount] + ([_HOST_PATH] if "host_path" in berth else [])
         if len(kinds) != 1:
-            problems.append((("storage", i), _one_of(STORAGE_TYPES, kinds)))
+            problems.append((("storage", i), _one_of((*STORAGE_TYPES, _HOST_PATH), kinds)))
+        host_path = berth.get("host_path")
+        if isinstance(host_path, str) and host_path.startswith("/"):
+            problem = host_path_problem(host_path)
+            if problem:
+                problems.append((("storage", i, "berth", "host_path"), problem))
+        if "readOnly" in berth and "host_path" not in berth:
+            problems.append(
+                (
+                    ("storage", i, "berth", "readOnly"),
+                    "applies to berth.host_path only; other mounts take readOnly inside their type, e.g. oss.readOnly",
+                )
+            )
+        if "object_store" in berth and "oss" not in mount:
+            problems.append((("storage", i, "berth", "object_store"), "applies to oss mounts only"))
         path = mount.get("mount_path")
         if isinstance(path, str) and path.startswith("/"):
             # "/models" and "/models/" are the same directory; the output keeps what the user wrote.

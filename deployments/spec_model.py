@@ -338,8 +338,29 @@ class EmptyDirMount(_Model):
     size_limit: _int(1) = opt("Size limit in GB.")
 
 
+ObjectStoreName = Annotated[
+    str,
+    Field(min_length=1, max_length=63),
+    _msg("must be the name of a saved object-store connection, 1 to 63 characters"),
+]
+
+
+class StorageBerth(_Model):
+    """Berth's extensions of one mount: a host path (instead of an EAS type), or the object store of an oss mount."""
+
+    host_path: AbsPath = opt(
+        "Bind-mount this directory of the Docker host (instead of an EAS mount type). Only under the roots an "
+        "administrator allowed in BERTH_HOST_PATH_ROOTS; never the Docker socket."
+    )
+    readOnly: bool = opt("Mount the host path read-only (default false).")
+    object_store: ObjectStoreName = opt(
+        "For an oss mount: the workspace's object-store connection to use (default: berth.object_store, "
+        "then the workspace's default connection)."
+    )
+
+
 class Storage(_Model):
-    """One mount: mount_path plus exactly one of the mount types."""
+    """One mount: mount_path plus exactly one of the mount types (or berth.host_path)."""
 
     mount_path: MountPath = req("Absolute path inside the containers.")
     oss: OssMount = opt("Mount an OSS bucket path.")
@@ -350,6 +371,7 @@ class Storage(_Model):
     dataset: JsonObject = opt("Mount a PAI dataset: {id, version, read_only}.")
     code: JsonObject = opt("Mount a PAI code set: {id}.")
     properties: JsonObject = opt('Console hint, e.g. {"resource_type": "model"}. Kept, not interpreted.')
+    berth: StorageBerth = opt("Berth's extensions: host_path (+ readOnly), or object_store for an oss mount.")
 
 
 STORAGE_TYPES = ("oss", "nfs", "git", "image", "empty_dir", "dataset", "code")
@@ -558,6 +580,9 @@ class BerthOptions(_Model):
     """Berth's own extensions. Keys ending in password/secret/secret_key/access_key are secrets."""
 
     registry_credential: CredentialName = opt("Name of a saved registry credential used to pull the images.")
+    object_store: ObjectStoreName = opt(
+        "Name of the workspace's object-store connection for oss mounts (default: the workspace's default connection)."
+    )
 
 
 class ServiceSpec(_Model):

@@ -164,9 +164,10 @@ class Runtime(Protocol):
     def volume_remove(self, name: str) -> bool:
         """Remove a volume; a missing one is success. False when a container still uses it."""
 
-    def volume_put_archive(self, volume: str, data, *, labels: dict[str, str]) -> None:
+    def volume_put_archive(self, volume: str, data, *, labels: dict[str, str], root: str | None = None) -> None:
         """Extract a tar stream (bytes or an iterable of bytes) at the volume's root, through a helper
-        container that is created, never started, and removed: works on any host, local or remote."""
+        container that is created, never started, and removed: works on any host, local or remote.
+        With `root`, the archive's entries start with that name, standing for the volume itself."""
 
     def volume_copy_from_image(
         self, image: str, path: str, volume: str, *, labels: dict[str, str], on_bytes=None

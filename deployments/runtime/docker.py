@@ -367,11 +367,12 @@ class DockerRuntime:
             raise RuntimeError_(f"creating helper container {name} failed: {exc.explanation or exc}", reason="MountFailed") from exc
         return created["Id"]
 
-    def volume_put_archive(self, volume: str, data, *, labels: dict[str, str]) -> None:
+    def volume_put_archive(self, volume: str, data, *, labels: dict[str, str], root: str | None = None) -> None:
         name = f"{volume}-put"
-        helper = self._create_helper(
-            name, self.helper_image(), [Mount(target=_HELPER_ROOT, source=volume, type="volume")], labels
-        )
+        # With `root`, the archive's entries start with that name, which stands for the volume itself
+        # (so an entry "root/" can set the volume root's mode; the archive API ignores an entry ".").
+        target = f"{_HELPER_ROOT}/{root}" if root else _HELPER_ROOT
+        helper = self._create_helper(name, self.helper_image(), [Mount(target=target, source=volume, type="volume")], labels)
         try:
             self._call("copy files into a volume", self.client.api.put_archive, helper, _HELPER_ROOT, data)
         except docker_errors.APIError as exc:
@@ -437,7 +438,7 @@ class DockerRuntime:
 
         api = self.client.api
         response = self._call(
-            "look at a path in an image", api._head, api._url("/containers/{0}/archive", container), params={"path": path}
+            "look at a path in an image", api.head, api._url("/containers/{0}/archive", container), params={"path": path}
         )
         if response.status_code == 404:
             return None
