@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from console.views import domain_errors
+from console.views import _add_errors, domain_errors
 from deployments import selectors, storage, storage_stores
 from deployments.errors import ConfigInvalid
 from deployments.models_storage import AddressingStyle
@@ -60,8 +60,7 @@ def object_store_create(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             store = storage_stores.object_store_create(actor=request.user, workspace=workspace, **form.cleaned_data)
         except ConfigInvalid as exc:
-            for issue in exc.errors:
-                form.add_error(issue["path"] if issue["path"] in form.fields else None, issue["message"])
+            _add_errors(form, exc)
         else:
             messages.success(request, f"Saved object-store connection {store.name}.")
             return redirect("object-store-list", slug=slug)
