@@ -33,17 +33,14 @@ def _service_for(request: HttpRequest, name: str) -> tuple[Service, Membership]:
 
 def gateway_context(service: Service, membership: Membership | None) -> dict:
     """The context the _gateway_* partials need, under one key: {"gateway": {...}}."""
-    internet = f"{settings.BERTH_INTERNET_ENDPOINT}/api/predict/{service.name}"
-    intranet = f"{settings.BERTH_INTRANET_ENDPOINT}/api/predict/{service.name}"
-    config = service.current_version.config if service.current_version else {}
-    grpc = bool((config.get("metadata") or {}).get("enable_grpc"))
+    endpoints = selectors.service_endpoints(service=service)
     return {
         "gateway": {
-            "internet": internet,
-            "intranet": intranet,
-            "grpc_target": f"{service.name.replace('_', '-')}.{settings.BERTH_GATEWAY_GRPC_DOMAIN}:{settings.BERTH_GATEWAY_GRPC_PORT}" if grpc else "",
+            "internet": endpoints["internet"],
+            "intranet": endpoints["intranet"],
+            "grpc_target": endpoints["grpc"],
             "can_see_token": selectors.can_see_token(membership),
-            "curl": curl_line(internet, "<token>"),
+            "curl": curl_line(endpoints["internet"], "<token>"),
             "token_url": reverse("service-token-reveal", args=[service.name]),
             "metrics_url": reverse("api-service-metrics", args=[service.name]),
             "refresh_seconds": max(2, settings.BERTH_GATEWAY_METRICS_INTERVAL),

@@ -4,7 +4,6 @@ Domain errors become HTTP in deployments/api_errors.py. Service configs are free
 JSON validated by deployments.spec, so views read `request.data` directly.
 """
 
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -27,13 +26,6 @@ ERRORS = inline_serializer(
     },
 )
 CONFIG = OpenApiTypes.OBJECT
-
-
-def service_endpoints(name: str) -> dict:
-    return {
-        "internet": f"{settings.BERTH_INTERNET_ENDPOINT}/api/predict/{name}",
-        "intranet": f"{settings.BERTH_INTRANET_ENDPOINT}/api/predict/{name}",
-    }
 
 
 def service_summary(service: Service) -> dict:
@@ -73,7 +65,7 @@ def service_detail(service: Service, membership, warnings: list | None = None) -
     body = service_summary(service)
     body["counts"] = engine.service_counts(service)
     body["deployment"] = deployment_body(selectors.service_latest_deployment(service=service))
-    body["endpoints"] = service_endpoints(service.name)
+    body["endpoints"] = selectors.service_endpoints(service=service)
     if selectors.can_see_token(membership):
         body["token"] = service.token
     body["config"] = services.service_config(service=service)

@@ -342,6 +342,8 @@ def columns(rows: list[list[str]], header: list[str]) -> str:
 def endpoint_table(detail: dict) -> str:
     endpoints = detail.get("endpoints") or {}
     rows = [["Internet Endpoint", endpoints.get("internet", "")], ["Intranet Endpoint", endpoints.get("intranet", "")]]
+    if endpoints.get("grpc"):
+        rows.append(["gRPC Endpoint", endpoints["grpc"]])
     if detail.get("token"):
         rows.append(["Token", detail["token"]])
     return box(rows, right={0})
@@ -677,6 +679,7 @@ def cmd_desc(args, client: Client) -> int:
     rows += [
         ["InternetEndpoint", endpoints.get("internet", "")],
         ["IntranetEndpoint", endpoints.get("intranet", "")],
+        *([["GrpcEndpoint", endpoints["grpc"]]] if endpoints.get("grpc") else []),
         ["ServicePath", detail.get("service_path", "")],
         ["ServiceConfig", json.dumps(config, indent=2, ensure_ascii=False)],
     ]

@@ -131,3 +131,21 @@ def event_list_warnings(*, since, limit: int = 20):
 
     qs = Event.objects.filter(type=EventType.WARNING, created_at__gte=since).select_related("service__workspace")
     return qs.order_by("-created_at", "-id")[:limit]
+
+
+def service_endpoints(*, service: Service) -> dict:
+    """Where clients call the service: the gateway's Internet and Intranet URLs, and the gRPC
+    target (`<service-with-dashes>.<domain>:<port>`) when `metadata.enable_grpc` is on."""
+    from django.conf import settings
+
+    config = service.current_version.config if service.current_version else {}
+    grpc = bool((config.get("metadata") or {}).get("enable_grpc"))
+    return {
+        "internet": f"{settings.BERTH_INTERNET_ENDPOINT}/api/predict/{service.name}",
+        "intranet": f"{settings.BERTH_INTRANET_ENDPOINT}/api/predict/{service.name}",
+        "grpc": (
+            f"{service.name.replace('_', '-')}.{settings.BERTH_GATEWAY_GRPC_DOMAIN}:{settings.BERTH_GATEWAY_GRPC_PORT}"
+            if grpc
+            else ""
+        ),
+    }

@@ -387,3 +387,12 @@ def test_a_name_that_is_an_api_route_is_refused(alice_api, team, flask_config):
     response = create(alice_api, {**flask_config, "name": "validate"}, workspace=team.slug)
     assert response.status_code == 400
     assert response.json()["errors"][0]["path"] == "name"
+
+
+def test_a_grpc_service_shows_its_grpc_target(alice_api, team, flask_config):
+    flask_config["metadata"]["enable_grpc"] = True
+    flask_config["name"] = "grpc_demo"
+    body = create(alice_api, flask_config, workspace=team.slug).json()
+    assert body["endpoints"]["grpc"].startswith("grpc-demo.")
+    plain = create(alice_api, {**FLASK_CONFIG, "name": "plain_demo"}, workspace=team.slug).json()
+    assert plain["endpoints"]["grpc"] == ""
