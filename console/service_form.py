@@ -55,8 +55,22 @@ STORAGE_FIELDS: dict[str, list[tuple[str, str, str]]] = {
     ],
     "image": [("image", "image", "text"), ("path", "path", "text")],
     "empty_dir": [("medium", "medium", "text"), ("size_limit", "size_limit", "number")],
+    # Berth's extension: a directory of the Docker host, written as {"berth": {"host_path", "readOnly"}}.
+    "host_path": [("host_path", "path", "text"), ("readOnly", "read_only", "bool")],
 }
 STORAGE_TYPES = tuple(STORAGE_FIELDS)
+# Where a type's fields live in the entry: its own key, except host paths (under `berth`).
+STORAGE_CONFIG_KEY = {"host_path": "berth"}
+
+
+def _storage_key(storage_type: str) -> str:
+    return STORAGE_CONFIG_KEY.get(storage_type, storage_type)
+
+
+def _is_type_of(entry: dict, storage_type: str) -> bool:
+    """Does `entry` carry this type? `berth` alone (e.g. an oss mount's berth.object_store) is no host path."""
+    body = entry.get(_storage_key(storage_type))
+    return isinstance(body, dict) and (storage_type != "host_path" or "host_path" in body)
 # Every type key a storage entry may carry (EAS's list); a row keeps only the one it selects.
 ALL_STORAGE_TYPE_KEYS = STORAGE_TYPES + ("dataset", "code")
 STORAGE_FIELD_NAMES = tuple(f"{t}_{suffix}" for t, spec in STORAGE_FIELDS.items() for _, suffix, _ in spec)
@@ -414,7 +428,7 @@ def _storage_entry(row: StorageRow, problems: list[tuple[str, str]]) -> dict:
         for key, suffix, kind in STORAGE_FIELDS[row.type]:
             value = row.values.get(f"{row.type}_{suffix}", False if kind == "bool" else "")
             _put(body, key, _number(value) if kind == "number" else value)
-        entry[row.type] = body
+        entry[_storage_key(row.type)] = body
     return merge(extra, entry)
 
 
@@ -598,10 +612,10 @@ def _storage_row(item: dict) -> StorageRow:
     rest = copy.deepcopy(item)
     row = StorageRow(values=_empty_storage_values())
     row.mount_path = _take_text(rest, "mount_path")
-    types = [key for key in STORAGE_TYPES if isinstance(rest.get(key), dict)]
+    types = [key for key in STORAGE_TYPES if _is_type_of(rest, key)]
     if len(types) == 1:
         row.type = row.loaded_type = types[0]
-        body = rest[row.type]
+        body = rest[_storage_key(row.type)]
         for key, suffix, kind in STORAGE_FIELDS[row.type]:
             name = f"{row.type}_{suffix}"
             if kind == "bool":
@@ -612,10 +626,10 @@ def _storage_row(item: dict) -> StorageRow:
                 row.values[name] = _take_text(body, key)
         if not body:
             # `{"empty_dir": {}}` is a whole mount type: the selector says it, nothing is left to keep.
-            del rest[row.type]
+            del rest[_storage_key(row.type)]
     elif not types:
         # A type the form cannot edit (dataset, code, ...): select it by name, keep its keys in `extra`.
-        others = [k for k, v in rest.items() if isinstance(v, dict) and k not in ("properties",)]
+        others = [k for k, v in rest.items() if isinstance(v, dict) and k not in ("properties", "berth")]
         if len(others) == 1:
             row.type = row.other_type = row.loaded_type = others[0]
     else:
@@ -699,10 +713,10 @@ def _storage_field(row: StorageRow, tail: list) -> str:
     match tail:
         case ["mount_path", *_]:
             return f"{row.prefix}mount_path"
-        case [storage_type, key, *_] if storage_type == row.type and storage_type in STORAGE_FIELDS:
-            for config_key, suffix, _kind in STORAGE_FIELDS[storage_type]:
+        case [container_key, key, *_] if container_key == _storage_key(row.type) and row.type in STORAGE_FIELDS:
+            for config_key, suffix, _kind in STORAGE_FIELDS[row.type]:
                 if config_key == key:
-                    return f"{row.prefix}{storage_type}_{suffix}"
+                    return f"{row.prefix}{row.type}_{suffix}"
     return f"{row.prefix}type"
 
 

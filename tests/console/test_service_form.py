@@ -229,3 +229,35 @@ def test_errors_without_a_field_are_shown_above_the_form_with_their_path():
     assert form.general_errors == ["autoscaler.max: too big"]
     assert form.errors == {"port": ["no"]}
     assert dict(form.error_slots())["port"] == ["no"]
+
+
+def test_a_host_path_mount_has_its_own_fields_and_round_trips():
+    from console import service_form as sf
+
+    config = {
+        "name": "hostpath_demo",
+        "containers": [{"image": "repo/app:1", "command": "python app.py", "port": 8000}],
+        "storage": [
+            {"mount_path": "/data", "berth": {"host_path": "/srv/models", "readOnly": True}},
+            {"mount_path": "/models", "oss": {"path": "oss://bucket/m/"}, "berth": {"object_store": "minio"}},
+        ],
+        "metadata": {"instance": 1},
+    }
+    form = sf.from_config(config)
+    host, oss = form.storage
+    assert host.type == "host_path"
+    assert host.values["host_path_path"] == "/srv/models" and host.values["host_path_read_only"] is True
+    assert oss.type == "oss"  # berth.object_store alone does not make a host path
+    rebuilt, problems = sf.to_config(form)
+    assert problems == []
+    assert rebuilt["storage"] == config["storage"]
+
+
+def test_a_host_path_error_sits_next_to_the_host_path_field():
+    from console import service_form as sf
+
+    form = sf.from_config(
+        {"name": "hostpath_demo", "containers": [{"image": "a:1", "command": "x", "port": 8000}],
+         "storage": [{"mount_path": "/data", "berth": {"host_path": "/etc"}}], "metadata": {"instance": 1}}
+    )
+    assert sf.field_for_path("storage[0].berth.host_path", form) == "storage-0-host_path_path"
