@@ -71,3 +71,11 @@ def test_only_route_changes_need_a_reload(tmp_path: Path):
 )  # fmt: skip
 def test_route_settings_come_from_the_service_config(config, expected):
     assert route_settings("s", config) == expected
+
+
+def test_both_frontends_sample_their_log_lines_only_under_heavy_load(tmp_path: Path):
+    config = render.render_config(a_state(), render.Options(directory=tmp_path, tls_cert=""))
+    rule = f"set-log-level silent if {{ fe_req_rate gt {render.LOG_FULL_RATE} }} {{ rand({render.LOG_SAMPLE_EVERY}) gt 0 }}"
+    frontends = config.split("\nfrontend ")[1:]
+    assert [name.split("\n", 1)[0] for name in frontends] == ["http", "grpc"]
+    assert all(rule in section.split("\nbackend ")[0] for section in frontends)
