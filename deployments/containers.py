@@ -42,6 +42,11 @@ def main_container_index(config: dict) -> int:
     return 0
 
 
+def main_container(config: dict) -> dict:
+    """The config of the container that receives traffic (and whose probes decide readiness)."""
+    return config["containers"][main_container_index(config)]
+
+
 def _argv(container: dict) -> list[str]:
     """The process to run: `command` in exec form (shlex-split), or `script` through /bin/sh -c; then `args`."""
     if container.get("script"):

@@ -17,7 +17,7 @@ from pathlib import Path
 import redis
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from deployments import spec, storage
@@ -28,7 +28,7 @@ from deployments.choices import (
     InstanceStatus,
     ServiceStatus,
 )
-from deployments.containers import PREPARE_MISSING_PYTHON, instance_containers, instance_name
+from deployments.containers import PREPARE_MISSING_PYTHON, instance_containers, instance_name, main_container
 from deployments.models import Deployment, DockerHost, Event, Instance, Service, ServiceVersion
 from deployments.runtime import LABEL_INSTALLATION, LABEL_INSTANCE, LABEL_ROLE, LABEL_SERVICE, RegistryAuth, RuntimeError_
 from deployments.runtime.docker import DockerRuntime, registry_of
@@ -258,16 +258,13 @@ def instance_start(*, service: Service, version: ServiceVersion, pulled: dict) -
                 elif pinned_tag(container.image) and runtime.image_has(container.image):
                     # Kubernetes' IfNotPresent: a tagged (not :latest) image already on the host is used as is.
                     pulled[key] = runtime.image_id(container.image)
-                    ServiceVersion.objects.filter(pk=version.pk).update(image_ids={**version.image_ids, container.image: pulled[key]})
-                    version.image_ids = {**version.image_ids, container.image: pulled[key]}
                 else:
                     auth = registry_auth_for(service=service, config=config, image=container.image)
                     pulled[key] = runtime.pull(container.image, auth)
-                    if not image_id:
-                        ServiceVersion.objects.filter(pk=version.pk).update(
-                            image_ids={**version.image_ids, container.image: pulled[key]}
-                        )
-                        version.image_ids = {**version.image_ids, container.image: pulled[key]}
+                if not image_id:
+                    # The first id resolved for a version is the one a rollback re-applies.
+                    version.image_ids = {**version.image_ids, container.image: pulled[key]}
+                    ServiceVersion.objects.filter(pk=version.pk).update(image_ids=version.image_ids)
             _phase(service, "creating")
             container.image = pulled[key]
             state = runtime.start(container)
@@ -278,7 +275,7 @@ def instance_start(*, service: Service, version: ServiceVersion, pulled: dict) -
                     status=InstanceStatus.RUNNING,
                     reason="Running",
                     started_at=timezone.now(),
-                    started=not _probe(config, "startup_check"),
+                    started=not main_container(config).get("startup_check"),
                 )
     except RuntimeError_ as exc:
         Instance.objects.filter(pk=instance.pk).update(status=InstanceStatus.FAILED, reason=exc.reason, message=str(exc))
@@ -289,11 +286,6 @@ def instance_start(*, service: Service, version: ServiceVersion, pulled: dict) -
     event_record(service=service, reason="Started", message=f"started {instance.name} on host {host.name}", instance=instance.name)
     instance.refresh_from_db()
     return instance
-
-
-def _probe(config: dict, kind: str) -> dict | None:
-    main = next((c for c in config["containers"] if c.get("port")), config["containers"][0])
-    return main.get(kind) or (main.get("readiness_check") if kind == "health_check" else None)
 
 
 def instance_remove(*, instance: Instance, grace_seconds: int) -> None:
@@ -583,8 +575,6 @@ def services_needing_convergence() -> list[int]:
     A service converges when it is mid-change (an active status), when its live instance
     count differs from the desired count, or when any instance is failed or of another version.
     """
-    from django.db.models import Count, Exists, OuterRef
-
     odd_instances = Instance.objects.filter(service=OuterRef("pk")).filter(
         Q(status=InstanceStatus.FAILED) | ~Q(version=OuterRef("current_version"))
     )

@@ -20,6 +20,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from deployments import engine
+from deployments.containers import main_container
 from deployments.choices import InstanceStatus
 from deployments.models import Instance
 
@@ -45,7 +46,7 @@ class InstanceProbes:
 
 def probe_config(config: dict, kind: str) -> dict | None:
     """The probe of `kind` for the main container; readiness defaults to TCP on `port`."""
-    main = next((c for c in config["containers"] if c.get("port")), config["containers"][0])
+    main = main_container(config)
     probe = main.get(kind)
     if kind == "health_check":
         probe = probe or main.get("readiness_check") or {"tcp_socket": {"port": main.get("port")}}
