@@ -20,6 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from deployments.actions import hosts as host_actions
+from deployments.actions import services, workspaces
+from deployments.engine.reconcile import reconcile_pass
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SCRATCH = Path(tempfile.mkdtemp(prefix="berth-bench-"))
@@ -113,7 +117,6 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from deployments import engine, lifecycle, services
     from deployments.models import Service
 
     call_command("migrate", "--noinput", "-v0")
@@ -123,8 +126,8 @@ def main() -> None:
     prober = stack.start_manage("bench-prober", ["manage.py", "prober", "--tick", "0.05"], env)
     try:
         user = get_user_model().objects.create_superuser("bench", password="bench-password-1")
-        workspace = services.workspace_current_for_user(user=user)
-        lifecycle.host_register(name="local", url="unix:///var/run/docker.sock", address="127.0.0.1")
+        workspace = workspaces.workspace_current_ensure(user=user)
+        host_actions.host_register(name="local", url="unix:///var/run/docker.sock", address="127.0.0.1")
         # Warm both paths once (image cache, worker imports).
         plain_sdk_round(image, 0)
         services.service_create(actor=user, workspace=workspace, config=config("warm", image))
@@ -168,7 +171,7 @@ def main() -> None:
         passes = []
         for _ in range(5):
             t = time.perf_counter()
-            engine.reconcile_pass()
+            reconcile_pass()
             passes.append(time.perf_counter() - t)
         r, l = statistics.median(passes), statistics.median(baseline)
         print(f"reconcile pass over {count} services x 2 instances: {r * 1000:.0f} ms median "

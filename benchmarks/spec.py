@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from deployments.spec import ServiceSpec, validate_config  # noqa: E402
-from deployments.spec_checks import normalise  # noqa: E402
+from deployments.spec.checks import normalise  # noqa: E402
 
 COMPOSITE = ROOT / "tests" / "deployments" / "golden" / "composite_1_12.in.json"
 GOAL = 2_000

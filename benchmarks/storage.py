@@ -22,6 +22,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from deployments.actions import hosts as host_actions
+from deployments.actions import object_stores, services, workspaces
+from deployments.engine import hosts
+from deployments.engine.instances import instance_remove, instance_start
+from deployments.storage import mounts
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SCRATCH = Path(tempfile.mkdtemp(prefix="berth-bench-storage-", dir=str(ROOT / "var")))
@@ -111,8 +117,7 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from deployments import engine, lifecycle, services, storage, storage_stores
-    from deployments.models_storage import InstanceMount
+    from deployments.models.storage import InstanceMount
 
     call_command("migrate", "--noinput", "-v0")
     client = docker.from_env()
@@ -121,10 +126,10 @@ def main() -> None:
         total = sum(objects.values())
         print(f"{len(objects)} objects, {total / 1e6:.0f} MB in oss://{BUCKET}/model/ (moto on loopback)")
         user = get_user_model().objects.create_superuser("bench", password="bench-password-1")
-        workspace = services.workspace_current_for_user(user=user)
-        storage_stores.object_store_create(actor=user, workspace=workspace, name="moto", endpoint_url=endpoint,
+        workspace = workspaces.workspace_current_ensure(user=user)
+        object_stores.object_store_create(actor=user, workspace=workspace, name="moto", endpoint_url=endpoint,
                                            addressing_style="path", access_key_id=KEY_ID, secret_access_key=SECRET)
-        host = lifecycle.host_register(name="local", url="unix:///var/run/docker.sock", address="127.0.0.1")
+        host = host_actions.host_register(name="local", url="unix:///var/run/docker.sock", address="127.0.0.1")
         image = stack.busybox_image()
 
         def draft(name: str, storage: list) -> tuple:
@@ -138,7 +143,7 @@ def main() -> None:
         def start(service, version) -> tuple[float, object]:
             os.sync()  # the previous step's dirty pages are not this one's to write back
             t = time.perf_counter()
-            instance = engine.instance_start(service=service, version=version, pulled={})
+            instance = instance_start(service=service, version=version, pulled={})
             elapsed = time.perf_counter() - t
             if instance.status != "Running":
                 raise SystemExit(f"{instance.name}: {instance.status} {instance.message}")
@@ -146,8 +151,8 @@ def main() -> None:
 
         def remove(instance) -> None:
             """Nothing accumulates across rounds (this VM slows down as page cache grows into fresh memory)."""
-            engine.instance_remove(instance=instance, grace_seconds=0)
-            storage.instance_volumes_remove(runtime=engine.host_runtime(host), instance_name=instance.name)
+            instance_remove(instance=instance, grace_seconds=0)
+            mounts.instance_volumes_remove(runtime=hosts.host_runtime(host), instance_name=instance.name)
 
         def drop_caches() -> None:
             for volume in client.volumes.list(filters={"label": [f"berth.installation={INSTALLATION}", "berth.cache=oss"]}):

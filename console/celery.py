@@ -1,4 +1,4 @@
-"""The Celery app. Tasks live in deployments/tasks.py; Redis is the broker."""
+"""The Celery app. Tasks live in deployments/engine/tasks.py; Redis is the broker."""
 
 import os
 
@@ -8,4 +8,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
 app = Celery("berth")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+# Tasks live in deployments.engine.tasks; their names (deployments.tasks.*) are fixed there.
+app.autodiscover_tasks(["deployments.engine"])

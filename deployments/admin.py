@@ -14,7 +14,7 @@ from deployments.models import (
     TrafficSample,
     Workspace,
 )
-from deployments.models_storage import InstanceMount, ObjectStore
+from deployments.models.storage import InstanceMount, ObjectStore
 
 
 class MembershipInline(admin.TabularInline):

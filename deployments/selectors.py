@@ -1,10 +1,21 @@
 """Reads that depend on who asks. Each raises NotFound for objects the user may not see."""
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
 
-from deployments.choices import Role
+from deployments.choices import EventType, InstanceStatus, Role
 from deployments.errors import NotFound
-from deployments.models import ApiKey, Membership, RegistryCredential, Service, Workspace
+from deployments.models import (
+    ApiKey,
+    DockerHost,
+    Event,
+    Membership,
+    ObjectStore,
+    Profile,
+    RegistryCredential,
+    Service,
+    Workspace,
+)
 
 
 def workspace_list_for_user(*, user) -> QuerySet[Workspace]:
@@ -24,6 +35,17 @@ def workspace_get_for_user(*, user, slug: str) -> tuple[Workspace, Membership]:
     if membership is None:
         raise NotFound(f"no workspace named {slug!r}")
     return membership.workspace, membership
+
+
+def workspace_current_for_user(*, user) -> Workspace | None:
+    """The workspace the user works in (chosen with workspace_switch, else their first), or None. Reads only:
+    the context processor calls it on every page and every htmx poll."""
+    profile = Profile.objects.select_related("current_workspace").filter(user=user).first()
+    if profile and profile.current_workspace_id:
+        if Membership.objects.filter(user=user, workspace_id=profile.current_workspace_id).exists():
+            return profile.current_workspace
+    membership = Membership.objects.select_related("workspace").filter(user=user).order_by("id").first()
+    return membership.workspace if membership else None
 
 
 def membership_list(*, workspace: Workspace) -> QuerySet[Membership]:
@@ -95,10 +117,7 @@ def service_latest_deployment(*, service: Service):
 def host_list_with_usage():
     """Every Docker host with what its live instances reserve, in one query:
     `used_cpu`, `used_memory_mb`, `instance_count` (Terminating instances excluded, as placement does)."""
-    from django.db.models import Count, Q, Sum
 
-    from deployments.choices import InstanceStatus
-    from deployments.models import DockerHost
 
     live = ~Q(instances__status=InstanceStatus.TERMINATING)
     return DockerHost.objects.annotate(
@@ -118,7 +137,6 @@ def service_list_all(*, status: str = "") -> QuerySet[Service]:
 
 def service_status_counts() -> dict[str, int]:
     """{status: number of services} across every workspace, in one query."""
-    from django.db.models import Count
 
     rows = Service.objects.order_by().values_list("status").annotate(n=Count("id"))
     return {status: n for status, n in rows}
@@ -126,8 +144,6 @@ def service_status_counts() -> dict[str, int]:
 
 def event_list_warnings(*, since, limit: int = 20):
     """Warning events of every service since `since`, newest first, with service and workspace joined."""
-    from deployments.choices import EventType
-    from deployments.models import Event
 
     qs = Event.objects.filter(type=EventType.WARNING, created_at__gte=since).select_related("service__workspace")
     return qs.order_by("-created_at", "-id")[:limit]
@@ -136,7 +152,6 @@ def event_list_warnings(*, since, limit: int = 20):
 def service_endpoints(*, service: Service) -> dict:
     """Where clients call the service: the gateway's Internet and Intranet URLs, and the gRPC
     target (`<service-with-dashes>.<domain>:<port>`) when `metadata.enable_grpc` is on."""
-    from django.conf import settings
 
     config = service.current_version.config if service.current_version else {}
     grpc = bool((config.get("metadata") or {}).get("enable_grpc"))
@@ -149,3 +164,22 @@ def service_endpoints(*, service: Service) -> dict:
             else ""
         ),
     }
+
+
+def object_store_list(*, workspace: Workspace):
+    return workspace.object_stores.order_by("name")
+
+
+def object_store_get(*, workspace: Workspace, name: str) -> ObjectStore:
+    store = workspace.object_stores.filter(name=name).first()
+    if store is None:
+        raise NotFound(f"no object store named {name!r} in workspace {workspace.name!r}")
+    return store
+
+
+def object_store_for_mount(*, workspace: Workspace, config: dict, entry: dict) -> ObjectStore | None:
+    """The connection an oss mount uses: its own berth.object_store, the config's, or the default."""
+    name = (entry.get("berth") or {}).get("object_store") or (config.get("berth") or {}).get("object_store")
+    if name:
+        return workspace.object_stores.filter(name=name).first()
+    return workspace.object_stores.filter(is_default=True).first()

@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from deployments.actions.workspaces import workspace_create
 from deployments.choices import Role
 from deployments.models import Membership
-from deployments.services import workspace_create
 
 # Fixture modules owned by their areas, so they can grow without touching this file.
 pytest_plugins = ["tests.fixtures_gateway", "tests.fixtures_cli", "tests.fixtures_storage"]
@@ -174,6 +174,6 @@ def engine_stack(django_db_setup, django_db_blocker, dockerd):
 
 @pytest.fixture
 def local_host(engine_stack, transactional_db, admin_user):
-    from deployments.lifecycle import host_register
+    from deployments.actions.hosts import host_register
 
     return host_register(name="local", url="unix:///var/run/docker.sock", address="127.0.0.1")

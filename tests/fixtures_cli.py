@@ -65,7 +65,7 @@ def berth_offline(cli_home) -> Berth:
 
 
 def api_key_for(user) -> str:
-    from deployments.services import api_key_create
+    from deployments.actions.api_keys import api_key_create
 
     _, plain = api_key_create(user=user, name="cli")
     return plain

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from deployments.actions import services, workspaces
 from tests import stack
 
 EAS_PREDICTION_VERSION = "0.36"
@@ -369,11 +370,11 @@ def http(url: str, *, method: str = "GET", body: bytes | str | None = None, head
 
 def deploy(user, config: dict, gateway: Gateway, *, timeout: float = 90):
     """Create the service and wait until it is Running and every instance answers through the gateway."""
-    from deployments import services
+
     from deployments.choices import ServiceStatus
     from deployments.models import Instance, Service
 
-    workspace = services.workspace_current_for_user(user=user)
+    workspace = workspaces.workspace_current_ensure(user=user)
     service, _ = services.service_create(actor=user, workspace=workspace, config=config)
 
     def running():
@@ -403,41 +404,3 @@ def wait_routed(service, gateway: Gateway, servers: int, timeout: float = 10) ->
         return len(up) == servers
 
     stack.wait_for(routed, timeout=timeout, interval=0.1, what=f"{servers} ready servers for {service.name} in HAProxy")
-
-
-# --- URLs until console/urls.py includes the gateway's -----------------------------------------
-
-
-def _gateway_urls_included() -> bool:
-    from django.urls import NoReverseMatch, reverse
-
-    try:
-        reverse("api-service-metrics", args=["x"])
-        reverse("service-gateway", args=["x"])
-        return True
-    except NoReverseMatch:
-        return False
-
-
-def __getattr__(name: str):
-    """`urlpatterns` of this module: the console's plus the gateway's (used only while they are not included)."""
-    if name != "urlpatterns":
-        raise AttributeError(name)
-    from django.urls import include, path
-
-    return [
-        path("api/v1/", include("deployments.urls_api_gateway")),
-        path("", include("console.urls_gateway")),
-        path("", include("console.urls")),
-    ]
-
-
-@pytest.fixture
-def gateway_urls(settings):
-    from django.urls import clear_url_caches
-
-    if not _gateway_urls_included():
-        settings.ROOT_URLCONF = "tests.fixtures_gateway"
-        clear_url_caches()
-    yield
-    clear_url_caches()

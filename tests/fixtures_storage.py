@@ -18,8 +18,8 @@ import json
 import os
 import shutil
 import ssl
-import sys
 import subprocess
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from deployments.actions import object_stores, workspaces
 from tests import stack
 
 STORAGE_VAR = stack.VAR / "storage-test"
@@ -135,10 +136,10 @@ def s3_server() -> S3Server:
 @pytest.fixture
 def object_store(s3_server, alice):
     """alice's current workspace's default connection to the S3 server."""
-    from deployments import services, storage_stores
 
-    workspace = services.workspace_current_for_user(user=alice)
-    return storage_stores.object_store_create(
+
+    workspace = workspaces.workspace_current_ensure(user=alice)
+    return object_stores.object_store_create(
         actor=alice, workspace=workspace, name="moto", endpoint_url=s3_server.endpoint, region="us-east-1",
         addressing_style="path", access_key_id=s3_server.access_key_id,
         secret_access_key=s3_server.secret_access_key, is_default=True,

@@ -24,8 +24,12 @@ from pathlib import Path
 
 from django.db import IntegrityError, close_old_connections
 
+from deployments.choices import InstanceStatus
+from deployments.engine import hosts
 from deployments.gateway.haproxy import HAProxyError, RuntimeAPI
 from deployments.gateway.render import BACKEND_PREFIX
+from deployments.models import Instance, Service
+from deployments.models.gateway import TrafficSample
 
 log = logging.getLogger(__name__)
 
@@ -194,9 +198,6 @@ class TrafficCollector:
 
     def sample(self) -> int:
         """Take one sample and write its rows; returns how many rows were written."""
-        from deployments.choices import InstanceStatus
-        from deployments.models import Instance, Service
-        from deployments.models_gateway import TrafficSample
 
         now = time.time()
         seconds = now - self.last_at if self.last_at else float(self.interval)
@@ -262,11 +263,11 @@ class TrafficCollector:
         return len(samples)
 
     def _docker_usage(self, instances) -> dict[int, tuple[float | None, float | None]]:
-        from deployments import engine
+
 
         def read(instance):
             try:
-                return instance.pk, cpu_memory(engine.host_runtime(instance.host).stats(instance.container_id))
+                return instance.pk, cpu_memory(hosts.host_runtime(instance.host).stats(instance.container_id))
             except Exception as exc:  # a host that does not answer leaves gaps, not errors
                 log.debug("stats of %s: %s", instance.name, exc)
                 return instance.pk, (None, None)

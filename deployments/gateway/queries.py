@@ -9,7 +9,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from deployments.models import Instance, Service
-from deployments.models_gateway import TrafficSample
+from deployments.models.gateway import TrafficSample
 
 POINT_FIELDS = (
     "at", "seconds", "requests", "responses_1xx", "responses_2xx", "responses_3xx", "responses_4xx", "responses_5xx",

@@ -19,7 +19,7 @@ LABEL_WORKSPACE = "berth.workspace"
 LABEL_ROLE = "berth.role"  # "main" for the container that receives traffic, "sidecar" otherwise
 
 
-class RuntimeError_(Exception):
+class RuntimeFailure(Exception):
     """A host-side failure, phrased for a person: what failed and what to do."""
 
     def __init__(self, message: str, *, reason: str = "Error"):
@@ -27,17 +27,17 @@ class RuntimeError_(Exception):
         super().__init__(message)
 
 
-class ImageNotFound(RuntimeError_):
+class ImageNotFound(RuntimeFailure):
     def __init__(self, message: str):
         super().__init__(message, reason="ImagePullBackOff")
 
 
-class RegistryAuthFailed(RuntimeError_):
+class RegistryAuthFailed(RuntimeFailure):
     def __init__(self, message: str):
         super().__init__(message, reason="ImagePullBackOff")
 
 
-class HostUnreachable(RuntimeError_):
+class HostUnreachable(RuntimeFailure):
     def __init__(self, message: str):
         super().__init__(message, reason="HostUnreachable")
 
@@ -176,4 +176,4 @@ class Runtime(Protocol):
 
     def volume_check_mount(self, volume: str, *, labels: dict[str, str]) -> None:
         """Have the host mount the volume once (an NFS volume is only mounted when a container starts);
-        raises RuntimeError_ with the host's reason when it cannot."""
+        raises RuntimeFailure with the host's reason when it cannot."""

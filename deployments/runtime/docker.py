@@ -1,11 +1,13 @@
 """The Docker Engine implementation of the runtime interface: the only module that imports `docker`.
 
-Every docker.errors.* becomes a RuntimeError_ with a sentence a person can act on.
+Every docker.errors.* becomes a RuntimeFailure with a sentence a person can act on.
 """
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import posixpath
 import tarfile
 import threading
@@ -25,7 +27,7 @@ from deployments.runtime import (
     ImageNotFound,
     RegistryAuth,
     RegistryAuthFailed,
-    RuntimeError_,
+    RuntimeFailure,
     VolumeInfo,
 )
 
@@ -161,7 +163,7 @@ class DockerRuntime:
                 ) from exc
             if "not found" in text or "manifest unknown" in text or "does not exist" in text or exc.status_code == 404:
                 raise ImageNotFound(f"image {image} was not found in registry {registry}: check the name and tag") from exc
-            raise RuntimeError_(f"pulling {image} from {registry} failed: {exc.explanation or exc}", reason="ImagePullBackOff") from exc
+            raise RuntimeFailure(f"pulling {image} from {registry} failed: {exc.explanation or exc}", reason="ImagePullBackOff") from exc
 
     def start(self, spec: ContainerSpec) -> ContainerState:
         self.remove(spec.name)
@@ -193,10 +195,10 @@ class DockerRuntime:
         except docker_errors.APIError as exc:
             text = str(exc.explanation or exc)
             if "port is already allocated" in text or "address already in use" in text:
-                raise RuntimeError_(f"the host port for {spec.name} is already taken: {text}", reason="PortConflict") from exc
+                raise RuntimeFailure(f"the host port for {spec.name} is already taken: {text}", reason="PortConflict") from exc
             if "memory" in text.lower() and "minimum" in text.lower():
-                raise RuntimeError_(f"the memory limit is too small for Docker: {text}", reason="InvalidResources") from exc
-            raise RuntimeError_(f"starting {spec.name} failed: {text}", reason="ContainerCreateFailed") from exc
+                raise RuntimeFailure(f"the memory limit is too small for Docker: {text}", reason="InvalidResources") from exc
+            raise RuntimeFailure(f"starting {spec.name} failed: {text}", reason="ContainerCreateFailed") from exc
         container.reload()
         return _state(container)
 
@@ -209,7 +211,7 @@ class DockerRuntime:
         except docker_errors.APIError as exc:
             if exc.status_code == 404:
                 return
-            raise RuntimeError_(f"stopping {container} failed: {exc.explanation or exc}") from exc
+            raise RuntimeFailure(f"stopping {container} failed: {exc.explanation or exc}") from exc
 
     def restart(self, container: str, *, grace_seconds: int) -> ContainerState | None:
         try:
@@ -220,7 +222,7 @@ class DockerRuntime:
         except docker_errors.NotFound:
             return None
         except docker_errors.APIError as exc:
-            raise RuntimeError_(f"restarting {container} failed: {exc.explanation or exc}") from exc
+            raise RuntimeFailure(f"restarting {container} failed: {exc.explanation or exc}") from exc
 
     def remove(self, container: str) -> None:
         try:
@@ -231,7 +233,7 @@ class DockerRuntime:
         except docker_errors.APIError as exc:
             if exc.status_code in (404, 409):  # gone, or removal already in progress
                 return
-            raise RuntimeError_(f"removing {container} failed: {exc.explanation or exc}") from exc
+            raise RuntimeFailure(f"removing {container} failed: {exc.explanation or exc}") from exc
 
     def list(self, labels: dict[str, str]) -> list[ContainerState]:
         filters = [f"{k}={v}" if v else k for k, v in labels.items()] or [f"{LABEL_PREFIX}service"]
@@ -320,7 +322,7 @@ class DockerRuntime:
                 driver_opts=driver_opts or {}, labels=labels,
             )
         except docker_errors.APIError as exc:
-            raise RuntimeError_(f"creating volume {name} failed: {exc.explanation or exc}", reason="MountFailed") from exc
+            raise RuntimeFailure(f"creating volume {name} failed: {exc.explanation or exc}", reason="MountFailed") from exc
         return self._volume_info(volume)
 
     def volume_list(self, labels: dict[str, str]) -> list[VolumeInfo]:
@@ -335,7 +337,7 @@ class DockerRuntime:
         except docker_errors.APIError as exc:
             if exc.status_code == 409:  # in use by a container
                 return False
-            raise RuntimeError_(f"removing volume {name} failed: {exc.explanation or exc}") from exc
+            raise RuntimeFailure(f"removing volume {name} failed: {exc.explanation or exc}") from exc
         return True
 
     def helper_image(self) -> str:
@@ -350,7 +352,7 @@ class DockerRuntime:
                     repository=repository, tag=tag, changes=["LABEL berth.helper=true"],
                 )
             except docker_errors.APIError as exc:
-                raise RuntimeError_(f"importing {HELPER_IMAGE} failed: {exc.explanation or exc}", reason="MountFailed") from exc
+                raise RuntimeFailure(f"importing {HELPER_IMAGE} failed: {exc.explanation or exc}", reason="MountFailed") from exc
         return HELPER_IMAGE
 
     def _create_helper(self, name: str, image: str, mounts: list[Mount], labels: dict[str, str]) -> str:
@@ -364,7 +366,7 @@ class DockerRuntime:
                 network_disabled=True,
             )
         except docker_errors.APIError as exc:
-            raise RuntimeError_(f"creating helper container {name} failed: {exc.explanation or exc}", reason="MountFailed") from exc
+            raise RuntimeFailure(f"creating helper container {name} failed: {exc.explanation or exc}", reason="MountFailed") from exc
         return created["Id"]
 
     def volume_put_archive(self, volume: str, data, *, labels: dict[str, str], root: str | None = None) -> None:
@@ -376,7 +378,7 @@ class DockerRuntime:
         try:
             self._call("copy files into a volume", self.client.api.put_archive, helper, _HELPER_ROOT, data)
         except docker_errors.APIError as exc:
-            raise RuntimeError_(f"writing into volume {volume} failed: {exc.explanation or exc}", reason="MountFailed") from exc
+            raise RuntimeFailure(f"writing into volume {volume} failed: {exc.explanation or exc}", reason="MountFailed") from exc
         finally:
             self.remove(helper)
 
@@ -385,7 +387,7 @@ class DockerRuntime:
     ) -> int:
         path = posixpath.normpath(path)
         if path == "/":
-            raise RuntimeError_(f"copying / of {image} is not supported: name a directory, e.g. /opt/data", reason="MountFailed")
+            raise RuntimeFailure(f"copying / of {image} is not supported: name a directory, e.g. /opt/data", reason="MountFailed")
         api = self.client.api
         source = self._create_helper(f"{volume}-src", image, [], labels)
         target = None
@@ -395,12 +397,12 @@ class DockerRuntime:
             for _ in range(8):  # follow a symlink (to a symlink...) to the directory
                 stat = self._archive_stat(source, path)
                 if stat is None:
-                    raise RuntimeError_(f"{path} does not exist in image {image}", reason="MountFailed")
+                    raise RuntimeFailure(f"{path} does not exist in image {image}", reason="MountFailed")
                 if not stat.get("linkTarget") or stat.get("mode", 0) & _MODE_DIR:
                     break
                 path = posixpath.normpath(posixpath.join(posixpath.dirname(path), stat["linkTarget"]))
             if not stat.get("mode", 0) & _MODE_DIR:
-                raise RuntimeError_(
+                raise RuntimeFailure(
                     f"{path} in image {image} is not a directory: an image mount copies a directory", reason="MountFailed"
                 )
             # The archive's entries start with the directory's name: mount the volume under that name.
@@ -422,7 +424,7 @@ class DockerRuntime:
             try:
                 self._call("copy a directory into a volume", api.put_archive, target, _HELPER_ROOT, counted(stream))
             except docker_errors.APIError as exc:
-                raise RuntimeError_(
+                raise RuntimeFailure(
                     f"copying {path} of {image} into volume {volume} failed: {exc.explanation or exc}", reason="MountFailed"
                 ) from exc
         finally:
@@ -433,8 +435,6 @@ class DockerRuntime:
 
     def _archive_stat(self, container: str, path: str) -> dict | None:
         """The archive API's stat of a path in a container (HEAD: no content), None when it does not exist."""
-        import base64
-        import json
 
         api = self.client.api
         response = self._call(
@@ -443,7 +443,7 @@ class DockerRuntime:
         if response.status_code == 404:
             return None
         if response.status_code >= 400:
-            raise RuntimeError_(f"reading {path} failed: HTTP {response.status_code}", reason="MountFailed")
+            raise RuntimeFailure(f"reading {path} failed: HTTP {response.status_code}", reason="MountFailed")
         header = response.headers.get("X-Docker-Container-Path-Stat")
         return json.loads(base64.b64decode(header)) if header else {}
 
@@ -459,6 +459,6 @@ class DockerRuntime:
             # Starting mounts the volumes first; the helper image then has nothing to run, which is the
             # expected failure: only an error about the mount itself means the volume is unusable.
             if "mount" in text.lower() and "berth-helper-never-runs" not in text:
-                raise RuntimeError_(text, reason="MountFailed") from exc
+                raise RuntimeFailure(text, reason="MountFailed") from exc
         finally:
             self.remove(helper)

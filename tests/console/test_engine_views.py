@@ -16,8 +16,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from console import views_engine
-from deployments import engine, spec
+from console.views import dashboard, service_page
+from deployments import spec
+from deployments.actions.services import service_create, service_update
 from deployments.choices import (
     SERVICE_TERMINAL,
     DeploymentKind,
@@ -27,9 +28,10 @@ from deployments.choices import (
     InstanceStatus,
     ServiceStatus,
 )
+from deployments.engine import hosts as engine_hosts
+from deployments.events import event_record
 from deployments.models import Deployment, DockerHost, Event, Instance, Service
 from deployments.runtime import HostUnreachable
-from deployments.services import service_create, service_update
 from tests.conftest import FLASK_CONFIG
 from tests.console.test_service_editor import fields_of
 
@@ -99,7 +101,7 @@ class FakeRuntime:
 @pytest.fixture
 def runtime(monkeypatch):
     fake = FakeRuntime()
-    monkeypatch.setattr(engine, "host_runtime", lambda host: fake)
+    monkeypatch.setattr(engine_hosts, "host_runtime", lambda host: fake)
     return fake
 
 
@@ -147,7 +149,7 @@ def test_a_failed_deployment_shows_failed_in_red_with_its_message(client, alice,
 )
 def test_the_timeline_follows_the_deployments_kind_status_and_phase(kind, status, phase, expected):
     deployment = Deployment(kind=kind, status=status, phase=phase)
-    assert [step["state"] for step in views_engine.deployment_timeline(deployment)] == expected
+    assert [step["state"] for step in service_page.deployment_timeline(deployment)] == expected
 
 
 def test_a_draft_says_nothing_runs_yet_and_offers_deploy(client, alice, team, flask_config):
@@ -182,8 +184,8 @@ def test_the_instance_table_shows_host_port_readiness_restarts_and_last_terminat
 
 
 def test_events_are_listed_newest_first_with_warnings_marked(client, alice, service):
-    engine.event_record(service=service, reason="Started", message="started instance 0", instance="berth-x-v1-0")
-    engine.event_record(service=service, reason="Restarted", message="exited with code 1", warning=True, actor="system")
+    event_record(service=service, reason="Started", message="started instance 0", instance="berth-x-v1-0")
+    event_record(service=service, reason="Restarted", message="exited with code 1", warning=True, actor="system")
     body = page(client, alice, service).content.decode()
     events = body[body.index('id="events"') :]
     assert events.index("Restarted") < events.index("Started") < events.index("Creating")
@@ -237,7 +239,7 @@ def test_the_runtime_region_shows_the_instance_that_just_became_ready(client, al
     set_status(service, ServiceStatus.WAITING)
     assert "No instances" in page(client, alice, service, headers=RUNTIME_POLL).content.decode()
     add_instance(service, host, 0, ready=True)
-    engine.event_record(service=service, reason="Started", message="started it")
+    event_record(service=service, reason="Started", message="started it")
     response = page(client, alice, service, headers=RUNTIME_POLL)
     body = response.content.decode()
     assert response.status_code == 200 and 'hx-trigger="every 2s"' in body
@@ -426,7 +428,7 @@ def test_the_full_logs_download_as_a_log_file(client, alice, service, host, runt
 def test_an_unreachable_host_is_explained_instead_of_the_logs(client, alice, service, host, monkeypatch):
     instance = add_instance(service, host, 0)
     failing = FakeRuntime(fail=HostUnreachable("cannot reach the Docker host at unix:///x while trying to read logs"))
-    monkeypatch.setattr(engine, "host_runtime", lambda host: failing)
+    monkeypatch.setattr(engine_hosts, "host_runtime", lambda host: failing)
     client.force_login(alice)
     body = client.get(reverse("instance-logs", args=[service.name, instance.name])).content.decode()
     assert "Cannot read the logs: cannot reach the Docker host" in body
@@ -475,7 +477,7 @@ def test_test_pull_shows_each_image_with_its_outcome(client, alice, team, host, 
 
 def test_a_failed_test_pull_says_why(client, alice, team, host, monkeypatch):
     failing = FakeRuntime(fail=HostUnreachable("cannot reach the Docker host at unix:///x while pulling"))
-    monkeypatch.setattr(engine, "host_runtime", lambda host: failing)
+    monkeypatch.setattr(engine_hosts, "host_runtime", lambda host: failing)
     data = flask_form(client, alice)
     body = client.post(reverse("service-test-pull"), data, headers={"HX-Request": "true"}).content.decode()
     assert '<li class="bad"><code>registry.example.com/team/flask-app:1.0</code>: failed · cannot reach' in body
@@ -567,7 +569,7 @@ def test_an_admin_adds_a_tcp_host_with_tls_material(admin_client, monkeypatch):
         host.refresh_from_db()
         return host
 
-    monkeypatch.setattr(engine, "host_refresh", refresh)
+    monkeypatch.setattr(engine_hosts, "host_refresh", refresh)
     data = {"name": "gpu-1", "url": "tcp://10.0.0.9:2376", "address": "10.0.0.9",
             "tls_ca": "-----BEGIN CERTIFICATE-----\nCA\n", "tls_cert": "CERT", "tls_key": "KEY"}  # fmt: skip
     response = admin_client.post(reverse("host-add"), data, follow=True)
@@ -664,10 +666,10 @@ def test_the_dashboard_filters_services_by_status_and_htmx_gets_only_the_table(a
 def test_the_dashboard_lists_failed_services_and_warnings_of_the_last_day(admin_client, alice, team, no_broker):
     failed, ok = make_services(alice, team, 2, "svc")
     Service.objects.filter(pk=failed.pk).update(status=ServiceStatus.FAILED, message="svc_000-v1-0 exited with code 3")
-    engine.event_record(service=ok, reason="Unschedulable", message="no host has room", warning=True)
-    old = engine.event_record(service=ok, reason="OOMKilled", message="an old crash", warning=True)
+    event_record(service=ok, reason="Unschedulable", message="no host has room", warning=True)
+    old = event_record(service=ok, reason="OOMKilled", message="an old crash", warning=True)
     Event.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=25))
-    engine.event_record(service=ok, reason="Started", message="a normal event")
+    event_record(service=ok, reason="Started", message="a normal event")
     body = admin_client.get(reverse("dashboard")).content.decode()
     failures = body[body.index('id="failures"') :].split("</section>")[0]
     assert "svc_000" in failures and "exited with code 3" in failures
@@ -697,7 +699,7 @@ def test_the_dashboard_shows_the_queue_depth_from_a_real_redis(admin_client, mon
     proc, url = stack.start_redis()
     try:
         monkeypatch.setenv("CELERY_BROKER_URL", url)
-        views_engine._broker_redis().rpush("celery", "a", "b", "c")
+        dashboard._broker_redis().rpush("celery", "a", "b", "c")
         body = admin_client.get(reverse("dashboard")).content.decode()
         assert body[body.index('id="queue-depth">') :].startswith('id="queue-depth">3</dd>')
         pools = (app._pool, app.amqp._producer_pool)
@@ -758,12 +760,12 @@ def test_the_dashboard_makes_the_same_queries_for_many_services_hosts_and_failur
     admin_client, alice, team, host, no_broker, django_assert_max_num_queries
 ):
     svc = make_services(alice, team, 1, "one", ServiceStatus.FAILED)[0]
-    engine.event_record(service=svc, reason="Failed", message="boom", warning=True)
+    event_record(service=svc, reason="Failed", message="boom", warning=True)
     add_instance(svc, host, 0)
     few = queries_of(admin_client, reverse("dashboard"))
     many = make_services(alice, team, 40, "many", ServiceStatus.FAILED)
     for i, s in enumerate(many):
-        engine.event_record(service=s, reason="Failed", message="boom", warning=True)
+        event_record(service=s, reason="Failed", message="boom", warning=True)
         on = host if i >= 10 else DockerHost.objects.create(name=f"node-x{i}", url="unix:///x", cpus=2, memory_mb=1024)
         add_instance(s, on, 0)
     with django_assert_max_num_queries(few):

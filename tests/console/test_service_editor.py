@@ -15,8 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from deployments import spec
+from deployments.actions.services import service_config, service_create
 from deployments.models import Membership, Service, ServiceVersion
-from deployments.services import service_config, service_create
 from tests.conftest import FLASK_CONFIG
 
 pytestmark = pytest.mark.django_db

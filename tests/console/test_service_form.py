@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.http import QueryDict
 
-from console import service_form as sf
+from console.forms import service as sf
 from deployments import spec
 from tests.conftest import FLASK_CONFIG
 
@@ -232,7 +232,7 @@ def test_errors_without_a_field_are_shown_above_the_form_with_their_path():
 
 
 def test_a_host_path_mount_has_its_own_fields_and_round_trips():
-    from console import service_form as sf
+    from console.forms import service as sf
 
     config = {
         "name": "hostpath_demo",
@@ -254,7 +254,7 @@ def test_a_host_path_mount_has_its_own_fields_and_round_trips():
 
 
 def test_a_host_path_error_sits_next_to_the_host_path_field():
-    from console import service_form as sf
+    from console.forms import service as sf
 
     form = sf.from_config(
         {"name": "hostpath_demo", "containers": [{"image": "a:1", "command": "x", "port": 8000}],

@@ -8,14 +8,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from deployments.actions.api_keys import api_key_create
+from deployments.actions.credentials import registry_credential_create
+from deployments.actions.services import service_create
+from deployments.actions.workspaces import workspace_create
 from deployments.choices import Role
 from deployments.models import ApiKey, Membership, Profile, RegistryCredential, Service
-from deployments.services import (
-    api_key_create,
-    registry_credential_create,
-    service_create,
-    workspace_create,
-)
 from tests.conftest import FLASK_CONFIG
 
 pytestmark = pytest.mark.django_db

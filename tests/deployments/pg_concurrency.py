@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from deployments import services  # noqa: E402
+from deployments.actions import services, workspaces  # noqa: E402
 from deployments.choices import DeploymentKind, DeploymentStatus  # noqa: E402
 from deployments.models import Deployment, Service, ServiceVersion  # noqa: E402
 
@@ -50,7 +50,7 @@ def run_threads(target) -> list:
 def main():
     call_command("migrate", "--noinput", "-v0")
     user = get_user_model().objects.create_user("pg_alice", password="pg-password-1")
-    workspace = services.workspace_current_for_user(user=user)
+    workspace = workspaces.workspace_current_ensure(user=user)
     config = {
         "name": "pg_service",
         "containers": [{"image": "repo/app:1", "command": "python app.py", "port": 8000}],

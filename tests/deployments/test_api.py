@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from deployments.actions.services import service_config, service_create
+from deployments.actions.workspaces import workspace_create
 from deployments.choices import Role
 from deployments.models import ApiKey, Membership, RegistryCredential, Service, ServiceVersion
-from deployments.services import service_config, service_create, workspace_create
 from tests.conftest import FLASK_CONFIG
 
 pytestmark = pytest.mark.django_db

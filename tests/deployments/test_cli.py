@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from deployments import services
+from deployments.actions import services, workspaces
 from deployments.models import Service
 from tests.conftest import SERVICE_PREFIX
 from tests.fixtures_cli import api_key_for
@@ -80,7 +80,7 @@ def table_rows(output: str) -> list[list[str]]:
 
 def draft(alice, name: str, *, workspace=None) -> Service:
     """A saved, never-deployed service: enough for the commands that need no container."""
-    workspace = workspace or services.workspace_current_for_user(user=alice)
+    workspace = workspace or workspaces.workspace_current_ensure(user=alice)
     image = "registry.example.com/team/app:1"
     service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config(name, image), deploy=False)
     return service

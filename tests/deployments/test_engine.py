@@ -5,7 +5,8 @@ import urllib.request
 import docker
 import pytest
 
-from deployments import lifecycle, services
+from deployments.actions import hosts as host_actions
+from deployments.actions import lifecycle, services, workspaces
 from deployments.choices import ServiceStatus
 from deployments.models import Event, Instance, Service
 from tests.conftest import SERVICE_PREFIX
@@ -60,7 +61,7 @@ def containers_of(name: str) -> list:
 
 
 def test_a_created_service_reaches_running_and_each_instance_answers(local_host, alice, busybox_image):
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("web", busybox_image))
     service = wait_status(service.name, ServiceStatus.RUNNING)
     instances = list(Instance.objects.filter(service=service))
@@ -76,7 +77,7 @@ def test_a_created_service_reaches_running_and_each_instance_answers(local_host,
 
 
 def test_stop_start_and_delete_leave_nothing_behind(local_host, alice, busybox_image):
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("cycle", busybox_image, instance=1))
     service = wait_status(service.name, ServiceStatus.RUNNING)
     lifecycle.service_stop(actor=alice, service=service)
@@ -92,7 +93,7 @@ def test_stop_start_and_delete_leave_nothing_behind(local_host, alice, busybox_i
 
 
 def test_a_killed_container_is_restarted_and_recorded(local_host, alice, busybox_image):
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("crash", busybox_image, instance=1))
     service = wait_status(service.name, ServiceStatus.RUNNING)
     instance = Instance.objects.get(service=service)
@@ -106,7 +107,7 @@ def test_a_killed_container_is_restarted_and_recorded(local_host, alice, busybox
 
 
 def test_a_command_that_exits_at_once_fails_with_its_last_log_lines(local_host, alice, busybox_image):
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     config = web_config("exits", busybox_image, instance=1)
     config["containers"][0]["script"] = "echo model file missing: /models/m.bin >&2; exit 3"
     service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
@@ -116,7 +117,7 @@ def test_a_command_that_exits_at_once_fails_with_its_last_log_lines(local_host, 
 
 
 def test_an_image_that_does_not_exist_fails_with_a_clear_reason(local_host, alice, busybox_image):
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     config = web_config("noimage", busybox_image, instance=1)
     config["containers"][0]["image"] = "127.0.0.1:1/berth/does-not-exist:1"
     service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
@@ -126,7 +127,7 @@ def test_an_image_that_does_not_exist_fails_with_a_clear_reason(local_host, alic
 
 
 def test_modify_rolls_out_a_new_version_and_a_broken_one_keeps_the_old_serving(local_host, alice, busybox_image):
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("roll", busybox_image, body="v1"))
     service = wait_status(service.name, ServiceStatus.RUNNING)
 
@@ -175,7 +176,7 @@ def test_killing_the_worker_mid_deploy_converges_to_exactly_the_desired_containe
             engine_stack["env"],
         )
         wait_for(lambda: "ready." in (stack.VAR / "test-worker-doomed.log").read_text(), timeout=30, what="doomed worker")
-        workspace = services.workspace_current_for_user(user=alice)
+        workspace = workspaces.workspace_current_ensure(user=alice)
         service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("killed", busybox_image, instance=6))
         wait_for(lambda: len(containers_of(service.name)) >= 1, timeout=30, what="the first container")
         doomed.kill()
@@ -193,7 +194,7 @@ def test_killing_the_worker_mid_deploy_converges_to_exactly_the_desired_containe
 
 
 def test_a_service_waits_with_a_reason_when_no_host_has_room(local_host, alice, busybox_image):
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     config = web_config("toobig", busybox_image, instance=1)
     config["metadata"]["memory"] = local_host.memory_mb * 4
     service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
@@ -205,17 +206,17 @@ def test_a_service_waits_with_a_reason_when_no_host_has_room(local_host, alice, 
 
 
 def test_an_unreachable_host_is_marked_with_the_reason_and_gets_no_instances(local_host, alice, busybox_image):
-    gone = lifecycle.host_register(name="gone", url="tcp://127.0.0.1:1", address="127.0.0.1")
+    gone = host_actions.host_register(name="gone", url="tcp://127.0.0.1:1", address="127.0.0.1")
     assert gone.status == "Unreachable"
     assert "tcp://127.0.0.1:1" in gone.message
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("placed", busybox_image, instance=2))
     wait_status(service.name, ServiceStatus.RUNNING)
     assert set(Instance.objects.filter(service=service).values_list("host__name", flat=True)) == {"local"}
 
 
 def test_several_containers_form_one_instance_sharing_its_network(local_host, alice, busybox_image):
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     config = web_config("pair", busybox_image, instance=1)
     config["containers"].append(
         {"image": busybox_image, "script": "mkdir -p /s && echo from-sidecar > /s/index.html && exec httpd -f -p 8001 -h /s"}
@@ -231,7 +232,7 @@ def test_several_containers_form_one_instance_sharing_its_network(local_host, al
 
 
 def test_a_failing_liveness_check_restarts_the_container(local_host, alice, busybox_image):
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     config = web_config("alive", busybox_image, instance=1)
     config["containers"][0]["script"] = "mkdir -p /tmp && touch /tmp/alive && " + config["containers"][0]["script"]
     config["containers"][0]["liveness_check"] = {"exec": {"command": ["cat", "/tmp/alive"]}, **FAST_CHECK}
@@ -245,7 +246,7 @@ def test_a_failing_liveness_check_restarts_the_container(local_host, alice, busy
 
 
 def test_a_startup_check_holds_readiness_until_it_passes(local_host, alice, busybox_image):
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     config = web_config("startup", busybox_image, instance=1)
     # The server answers at once, but the startup check waits for a file written 4 s later.
     config["containers"][0]["script"] = "mkdir -p /tmp && (sleep 4; touch /tmp/started) & " + config["containers"][0]["script"]
@@ -263,7 +264,7 @@ def test_a_startup_check_holds_readiness_until_it_passes(local_host, alice, busy
 
 
 def test_a_memory_limit_docker_refuses_fails_with_a_clear_reason(local_host, alice, busybox_image):
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     config = web_config("tinymem", busybox_image, instance=1)
     config["metadata"]["memory"] = 1  # MB: below Docker's minimum
     service, _ = services.service_create(actor=alice, workspace=workspace, config=config)

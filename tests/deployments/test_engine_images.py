@@ -6,7 +6,7 @@ import urllib.request
 import docker
 import pytest
 
-from deployments import services
+from deployments.actions import credentials, services, workspaces
 from deployments.choices import ServiceStatus
 from deployments.models import Instance
 from tests.conftest import REGISTRY_PASSWORD, REGISTRY_USER, SERVICE_PREFIX
@@ -58,7 +58,7 @@ def get(port: int, path: str) -> str:
 
 
 def test_the_eas_guide_flask_example_runs_with_two_instances(local_host, alice, flask_image):
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     service, _ = services.service_create(actor=alice, workspace=workspace, config=flask_config("flask", flask_image))
     service = wait_status(service.name, ServiceStatus.RUNNING, timeout=90)
     instances = list(Instance.objects.filter(service=service))
@@ -67,7 +67,7 @@ def test_the_eas_guide_flask_example_runs_with_two_instances(local_host, alice, 
 
 
 def test_prepare_python_requirements_installs_a_package_from_pypi(local_host, alice, flask_image):
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     config = flask_config(
         "pip",
         flask_image,
@@ -86,7 +86,7 @@ def test_prepare_python_requirements_installs_a_package_from_pypi(local_host, al
 
 
 def test_prepare_without_python_in_the_image_fails_and_says_so(local_host, alice, busybox_image):
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     config = web_config("nopython", busybox_image, instance=1)
     config["containers"][0]["prepare"] = {"pythonRequirements": ["flask"]}
     service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
@@ -109,7 +109,7 @@ def pushed_image(private_registry, busybox_image) -> str:
 
 def test_a_private_registry_image_deploys_with_the_right_docker_auth(local_host, alice, pushed_image):
     untag(pushed_image)
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     config = web_config("private", pushed_image, instance=1)
     config["dockerAuth"] = base64.b64encode(f"{REGISTRY_USER}:{REGISTRY_PASSWORD}".encode()).decode()
     service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
@@ -126,7 +126,7 @@ def untag(image: str) -> None:
 
 def test_a_wrong_docker_auth_fails_naming_the_registry(local_host, alice, pushed_image, private_registry):
     untag(pushed_image)
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     config = web_config("badauth", pushed_image, instance=1)
     config["dockerAuth"] = base64.b64encode(f"{REGISTRY_USER}:wrong-password".encode()).decode()
     service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
@@ -137,8 +137,8 @@ def test_a_wrong_docker_auth_fails_naming_the_registry(local_host, alice, pushed
 
 def test_a_saved_workspace_credential_is_used_for_its_registry(local_host, alice, pushed_image, private_registry):
     untag(pushed_image)
-    workspace = services.workspace_current_for_user(user=alice)
-    services.registry_credential_create(
+    workspace = workspaces.workspace_current_ensure(user=alice)
+    credentials.registry_credential_create(
         actor=alice, workspace=workspace, name="private", registry=private_registry,
         username=REGISTRY_USER, password=REGISTRY_PASSWORD,
     )

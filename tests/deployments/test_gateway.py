@@ -10,7 +10,7 @@ from email.utils import formatdate
 
 import pytest
 
-from deployments import lifecycle, services
+from deployments.actions import lifecycle, services, workspaces
 from deployments.models import Service
 from tests.fixtures_gateway import deploy, echo_config, http
 from tests.stack import wait_for
@@ -51,7 +51,7 @@ def test_it_strips_the_prefix_and_keeps_method_query_and_body(echo, gateway):
 
 
 def test_plain_and_bearer_tokens_pass_and_missing_wrong_or_foreign_tokens_get_401(echo, gateway, alice, python_image_tag):
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     other, _ = services.service_create(actor=alice, workspace=workspace, config=echo_config("other", python_image_tag, instance=1))
     url = gateway.predict_url(echo.name, "/ping")
     assert http(url, headers={"Authorization": echo.token}).status == 200

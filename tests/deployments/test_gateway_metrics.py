@@ -6,10 +6,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from deployments.actions.workspaces import workspace_current_ensure
 from deployments.gateway.metrics import LogReader, counter_deltas, cpu_memory, percentile
 from deployments.models import Service
-from deployments.models_gateway import TrafficSample
-from deployments.services import workspace_current_for_user
+from deployments.models.gateway import TrafficSample
 from tests.conftest import PASSWORD
 from tests.fixtures_gateway import deploy, echo_config, http
 from tests.stack import wait_for
@@ -28,7 +28,7 @@ def sample(service, *, seconds_ago: float, instance: str = "", requests: int = 1
     )  # fmt: skip
 
 
-def test_the_metrics_api_returns_the_window_per_service_and_per_instance(gateway_urls, service, alice_api):
+def test_the_metrics_api_returns_the_window_per_service_and_per_instance(service, alice_api):
     sample(service, seconds_ago=30)
     sample(service, seconds_ago=20, requests=20)
     sample(service, seconds_ago=20, instance="metered-v1-0", requests=20, cpu_percent=12.5, memory_mb=40.0)
@@ -43,14 +43,14 @@ def test_the_metrics_api_returns_the_window_per_service_and_per_instance(gateway
     assert len(alice_api.get(f"/api/v1/services/{service.name}/metrics?minutes=180").json()["series"]) == 3
 
 
-def test_viewers_read_metrics_outsiders_get_404_and_bad_windows_400(gateway_urls, service, bob_api, charlie_api, alice_api):
+def test_viewers_read_metrics_outsiders_get_404_and_bad_windows_400(service, bob_api, charlie_api, alice_api):
     assert bob_api.get(f"/api/v1/services/{service.name}/metrics").status_code == 200
     assert charlie_api.get(f"/api/v1/services/{service.name}/metrics").status_code == 404
     assert alice_api.get(f"/api/v1/services/{service.name}/metrics?minutes=0").status_code == 400
     assert alice_api.get(f"/api/v1/services/{service.name}/metrics?minutes=abc").status_code == 400
 
 
-def test_the_token_is_revealed_to_owners_only(gateway_urls, service, alice, bob, charlie):
+def test_the_token_is_revealed_to_owners_only(service, alice, bob, charlie):
     for user, status in ((alice, 200), (bob, 404), (charlie, 404)):
         client = Client()
         client.login(username=user.username, password=PASSWORD)
@@ -63,7 +63,7 @@ def test_the_token_is_revealed_to_owners_only(gateway_urls, service, alice, bob,
     assert "secret-token-1" not in html and "/api/predict/metered" in html and "curl -H" in html
 
 
-def test_prometheus_metrics_list_services_and_gateway_traffic(gateway_urls, service, settings):
+def test_prometheus_metrics_list_services_and_gateway_traffic(service, settings):
     sample(service, seconds_ago=5)
     text = Client().get("/metrics").content.decode()
     assert "berth_services{status=" in text and "berth_instances_ready 0" in text
@@ -96,7 +96,7 @@ def test_sampling_helpers_handle_resets_percentiles_docker_stats_and_log_lines(t
 
 @pytest.mark.docker
 @pytest.mark.redis
-def test_requests_through_the_gateway_show_up_in_samples(local_host, alice, python_image_tag, gateway, gateway_urls, alice_api):
+def test_requests_through_the_gateway_show_up_in_samples(local_host, alice, python_image_tag, gateway, alice_api):
     service = deploy(alice, echo_config("metered", python_image_tag, instance=2), gateway)
     for _ in range(40):
         assert http(gateway.predict_url(service.name, "/x"), method="POST", body=b"{}", headers={"Authorization": service.token}).status == 200
@@ -118,4 +118,4 @@ def test_requests_through_the_gateway_show_up_in_samples(local_host, alice, pyth
         lambda: any(p["memory_mb"] for i in alice_api.get(f"/api/v1/services/{service.name}/metrics").json()["instances"].values() for p in i["series"]),
         timeout=15, what="memory figures from Docker",
     )  # fmt: skip
-    assert workspace_current_for_user(user=alice)
+    assert workspace_current_ensure(user=alice)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from deployments import services
+from deployments.actions import services
 from deployments.models import Instance
 from tests.fixtures_gateway import deploy, echo_config, wait_routed
 from tests.stack import wait_for

@@ -37,7 +37,7 @@ def log_in(page: Page, base_url: str, next_path: str) -> None:
 
 
 def test_the_traffic_charts_show_the_requests_sent_and_try_it_answers(
-    page: Page, live_server, local_host, alice, python_image_tag, gateway, gateway_urls, settings, alice_api
+    page: Page, live_server, local_host, alice, python_image_tag, gateway, settings, alice_api
 ):
     settings.BERTH_INTERNET_ENDPOINT = gateway.url
     service = deploy(alice, echo_config("charted", python_image_tag, instance=2), gateway)

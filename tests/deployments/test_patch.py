@@ -2,7 +2,7 @@
 
 import pytest
 
-from deployments.patch import PatchError, apply_patch, merge_patch, parse_dotted, set_dotted
+from deployments.spec.patch import PatchError, apply_patch, merge_patch, parse_dotted, set_dotted
 
 # The examples of RFC 7386 appendix A, as (target, patch, result).
 RFC_7386_EXAMPLES = [

@@ -4,13 +4,14 @@ object-store connections (actions, API, pages) and the mounts endpoint."""
 import pytest
 from django.urls import reverse
 
-from deployments import spec, storage, storage_stores
+from deployments import spec
+from deployments.actions import object_stores, services
 from deployments.choices import InstanceStatus
 from deployments.errors import ConfigInvalid, Forbidden
 from deployments.models import Instance, Service
-from deployments.models_storage import InstanceMount, ObjectStore
+from deployments.models.storage import InstanceMount, ObjectStore
+from deployments.storage import checks as storage_checks
 from tests.conftest import FLASK_CONFIG
-
 
 KEYS = {"access_key_id": "AKIAEXAMPLEKEY123456", "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCY"}
 
@@ -68,32 +69,32 @@ def test_the_object_store_can_be_named_for_the_config_or_for_one_mount():
 def test_host_paths_are_off_until_an_administrator_allows_roots(settings, team):
     settings.BERTH_HOST_PATH_ROOTS = []
     config = with_storage({"mount_path": "/d", "berth": {"host_path": "/srv/models"}})
-    assert storage.config_problems(config, workspace=team) == [
-        {"path": "storage[0].berth.host_path", "message": storage.host_path_refusal("/srv/models")}
+    assert storage_checks.config_problems(config, workspace=team) == [
+        {"path": "storage[0].berth.host_path", "message": storage_checks.host_path_refusal("/srv/models")}
     ]
-    assert "BERTH_HOST_PATH_ROOTS" in storage.host_path_refusal("/srv/models")
+    assert "BERTH_HOST_PATH_ROOTS" in storage_checks.host_path_refusal("/srv/models")
 
 
 def test_a_host_path_must_be_under_an_allowed_root(settings, team):
     settings.BERTH_HOST_PATH_ROOTS = ["/srv/models", "/data/shared/"]
     inside = with_storage({"mount_path": "/a", "berth": {"host_path": "/srv/models/llama"}},
                           {"mount_path": "/b", "berth": {"host_path": "/data/shared"}})
-    assert storage.config_problems(inside, workspace=team) == []
+    assert storage_checks.config_problems(inside, workspace=team) == []
     outside = with_storage({"mount_path": "/a", "berth": {"host_path": "/srv/models-other"}})
-    assert storage.config_problems(outside, workspace=team)[0]["message"] == (
+    assert storage_checks.config_problems(outside, workspace=team)[0]["message"] == (
         "/srv/models-other is not under a directory an administrator allowed (BERTH_HOST_PATH_ROOTS: /srv/models, /data/shared/)"
     )
-    assert "never mounted" in storage.host_path_refusal("/var/run/docker.sock", ["/"])
+    assert "never mounted" in storage_checks.host_path_refusal("/var/run/docker.sock", ["/"])
 
 
 def test_a_named_object_store_must_exist_in_the_workspace(alice, team):
-    storage_stores.object_store_create(actor=alice, workspace=team, name="minio", endpoint_url="http://127.0.0.1:9000", **KEYS)
+    object_stores.object_store_create(actor=alice, workspace=team, name="minio", endpoint_url="http://127.0.0.1:9000", **KEYS)
     config = with_storage(
         {"mount_path": "/m", "oss": {"path": "oss://b/m/"}, "berth": {"object_store": "minio"}},
         {"mount_path": "/n", "oss": {"path": "oss://b/n/"}, "berth": {"object_store": "nope"}},
         berth={"object_store": "gone"},
     )
-    assert [e["path"] for e in storage.config_problems(config, workspace=team)] == [
+    assert [e["path"] for e in storage_checks.config_problems(config, workspace=team)] == [
         "berth.object_store", "storage[1].berth.object_store",
     ]
 
@@ -102,7 +103,7 @@ def test_a_named_object_store_must_exist_in_the_workspace(alice, team):
 
 
 def test_connection_keys_are_encrypted_at_rest_and_the_first_one_is_the_default(alice, team):
-    store = storage_stores.object_store_create(actor=alice, workspace=team, name="oss", endpoint_url="https://oss-cn-hangzhou.aliyuncs.com/", **KEYS)
+    store = object_stores.object_store_create(actor=alice, workspace=team, name="oss", endpoint_url="https://oss-cn-hangzhou.aliyuncs.com/", **KEYS)
     assert store.is_default and store.endpoint_url == "https://oss-cn-hangzhou.aliyuncs.com"
     from django.db import connection
 
@@ -110,7 +111,7 @@ def test_connection_keys_are_encrypted_at_rest_and_the_first_one_is_the_default(
         cursor.execute("SELECT access_key_id, secret_access_key FROM deployments_objectstore WHERE id = %s", [store.pk])
         stored = cursor.fetchone()
     assert KEYS["access_key_id"] not in stored[0] and KEYS["secret_access_key"] not in stored[1]
-    second = storage_stores.object_store_create(actor=alice, workspace=team, name="minio", endpoint_url="http://minio:9000", is_default=True, **KEYS)
+    second = object_stores.object_store_create(actor=alice, workspace=team, name="minio", endpoint_url="http://minio:9000", is_default=True, **KEYS)
     assert second.is_default and not ObjectStore.objects.get(pk=store.pk).is_default
 
 
@@ -120,13 +121,13 @@ def test_connection_keys_are_encrypted_at_rest_and_the_first_one_is_the_default(
 )
 def test_a_connection_needs_a_plain_endpoint_url(alice, team, endpoint, message):
     with pytest.raises(ConfigInvalid) as invalid:
-        storage_stores.object_store_create(actor=alice, workspace=team, name="x", endpoint_url=endpoint, **KEYS)
+        object_stores.object_store_create(actor=alice, workspace=team, name="x", endpoint_url=endpoint, **KEYS)
     assert invalid.value.errors[0]["path"] == "endpoint_url" and message in invalid.value.errors[0]["message"]
 
 
 def test_viewers_cannot_save_connections(bob, team):
     with pytest.raises(Forbidden):
-        storage_stores.object_store_create(actor=bob, workspace=team, name="x", endpoint_url="http://m:9000", **KEYS)
+        object_stores.object_store_create(actor=bob, workspace=team, name="x", endpoint_url="http://m:9000", **KEYS)
 
 
 # --- API --------------------------------------------------------------------------------------------
@@ -147,7 +148,7 @@ def test_the_api_saves_lists_and_never_returns_the_keys(alice_api, team):
 
 
 def test_the_api_answers_each_persona_by_role(alice, alice_api, bob_api, charlie_api, team):
-    storage_stores.object_store_create(actor=alice, workspace=team, name="minio", endpoint_url="http://m:9000", **KEYS)
+    object_stores.object_store_create(actor=alice, workspace=team, name="minio", endpoint_url="http://m:9000", **KEYS)
     url = reverse("api-object-stores", args=[team.slug])
     body = {"name": "other", "endpoint_url": "http://m:9000", **KEYS}
     assert bob_api.get(url).status_code == 200
@@ -163,13 +164,13 @@ def test_checking_an_unreachable_connection_says_so(alice, alice_api, team):
     from tests import stack
 
     endpoint = f"http://127.0.0.1:{stack.free_port()}"
-    storage_stores.object_store_create(actor=alice, workspace=team, name="down", endpoint_url=endpoint, **KEYS)
+    object_stores.object_store_create(actor=alice, workspace=team, name="down", endpoint_url=endpoint, **KEYS)
     result = alice_api.post(reverse("api-object-store-check", args=[team.slug, "down"]), {"bucket": "b"}, format="json").json()
     assert result["ok"] is False and f"cannot reach the object store at {endpoint}" in result["message"]
 
 
 def _service_with_mount(alice, team) -> Service:
-    from deployments import services
+
 
     service, _ = services.service_create(actor=alice, workspace=team, config={**FLASK_CONFIG, "name": "mounted"}, deploy=False)
     instance = Instance.objects.create(service=service, version=service.current_version, ordinal=0, name="berth-mounted-v1-0",
@@ -224,7 +225,7 @@ def test_the_connections_page_shows_errors_by_their_field(client, alice, team):
 
 
 def test_pages_answer_each_persona_by_role(client, alice, bob, charlie, team):
-    storage_stores.object_store_create(actor=alice, workspace=team, name="minio", endpoint_url="http://m:9000", **KEYS)
+    object_stores.object_store_create(actor=alice, workspace=team, name="minio", endpoint_url="http://m:9000", **KEYS)
     service = _service_with_mount(alice, team)
     client.force_login(bob)
     assert "Save connection" not in client.get(reverse("object-store-list", args=[team.slug])).content.decode()

@@ -8,11 +8,15 @@ from pathlib import Path
 import docker
 import pytest
 
-from deployments import engine, lifecycle, services, storage, storage_git
+from deployments.actions import lifecycle, services, workspaces
 from deployments.choices import InstanceStatus, ServiceStatus
+from deployments.engine import hosts
+from deployments.engine.versions import version_config
 from deployments.errors import ConfigInvalid
 from deployments.models import Event, Instance, Service
-from deployments.runtime import RuntimeError_
+from deployments.runtime import RuntimeFailure
+from deployments.storage import git
+from deployments.storage import mounts as storage_mounts
 from tests import stack
 from tests.conftest import REGISTRY_PASSWORD, REGISTRY_USER
 from tests.deployments.test_engine import wait_status, web_config
@@ -42,7 +46,7 @@ def docker_exec(container_id: str, script: str, user: str = "") -> tuple[int, st
 
 
 def create(alice, config: dict) -> Service:
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
     return service
 
@@ -92,18 +96,18 @@ def test_a_commit_is_checked_out_and_a_missing_branch_or_no_credentials_are_name
     first = git_server.commit("pinned", {"v.txt": "two\n"})
     git_server.commit("pinned", {"v.txt": "three\n"})
     options = {"username": GIT_USER, "password": GIT_PASSWORD, "ca_bundle": str(CA_FILE)}
-    assert storage_git.clone(repo=url, dest=tmp_path / "a", commit=first, **options) == first
+    assert git.clone(repo=url, dest=tmp_path / "a", commit=first, **options) == first
     assert (tmp_path / "a" / "v.txt").read_text() == "two\n"
     # Credentials written into the URL are moved out of it.
     inline = url.replace("https://", f"https://{GIT_USER}:{GIT_PASSWORD}@")
-    storage_git.clone(repo=inline, dest=tmp_path / "b", ca_bundle=str(CA_FILE))
+    git.clone(repo=inline, dest=tmp_path / "b", ca_bundle=str(CA_FILE))
     assert GIT_PASSWORD not in (tmp_path / "b" / ".git" / "config").read_text()
-    with pytest.raises(RuntimeError_, match="branch 'nope' does not exist in"):
-        storage_git.clone(repo=url, dest=tmp_path / "c", branch="nope", **options)
-    with pytest.raises(RuntimeError_, match="asks for credentials: set git.username and git.password"):
-        storage_git.clone(repo=url, dest=tmp_path / "d", ca_bundle=str(CA_FILE))
-    with pytest.raises(RuntimeError_, match="TLS to 127.0.0.1"):
-        storage_git.clone(repo=url, dest=tmp_path / "e", username=GIT_USER, password=GIT_PASSWORD, ca_bundle="/etc/ssl/certs/ca-certificates.crt")
+    with pytest.raises(RuntimeFailure, match="branch 'nope' does not exist in"):
+        git.clone(repo=url, dest=tmp_path / "c", branch="nope", **options)
+    with pytest.raises(RuntimeFailure, match="asks for credentials: set git.username and git.password"):
+        git.clone(repo=url, dest=tmp_path / "d", ca_bundle=str(CA_FILE))
+    with pytest.raises(RuntimeFailure, match="TLS to 127.0.0.1"):
+        git.clone(repo=url, dest=tmp_path / "e", username=GIT_USER, password=GIT_PASSWORD, ca_bundle="/etc/ssl/certs/ca-certificates.crt")
 
 
 # --- image -----------------------------------------------------------------------------------------
@@ -166,7 +170,7 @@ def test_empty_dirs_are_writable_scratch_and_memory_at_dev_shm_sets_the_shared_m
 
 
 def _draft_instance(alice, host, name: str, storage_entries: list, image: str, **metadata):
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     config = web_config(name, image, instance=1)
     config["storage"] = storage_entries
     config["metadata"].update(metadata)
@@ -176,12 +180,12 @@ def _draft_instance(alice, host, name: str, storage_entries: list, image: str, *
         service=service, version=version, host=host, ordinal=0, name=f"berth-{service.name}-v1-0",
         status=InstanceStatus.CREATING,
     )
-    return dict(runtime=engine.host_runtime(host), host=host, service=service, version=version,
-                config=engine.version_config(version), instance_name=instance.name)
+    return dict(runtime=hosts.host_runtime(host), host=host, service=service, version=version,
+                config=version_config(version), instance_name=instance.name)
 
 
 def test_metadata_shm_size_gives_dev_shm_that_size(local_host, alice, busybox_image):
-    mounts = storage.prepare_mounts(**_draft_instance(alice, local_host, "shmsize", [], busybox_image, shm_size=2))
+    mounts = storage_mounts.prepare_mounts(**_draft_instance(alice, local_host, "shmsize", [], busybox_image, shm_size=2))
     assert [m["target"] for m in mounts] == ["/dev/shm"]
     options = docker.from_env().volumes.get(mounts[0]["source"]).attrs["Options"]
     assert options == {"type": "tmpfs", "device": "tmpfs", "o": "size=2g"}
@@ -194,8 +198,8 @@ def test_an_nfs_volume_carries_the_servers_options_and_a_failed_mount_says_why(l
     nfs = {"server": "127.0.0.1", "path": "/exports/models", "readOnly": True}
     args = _draft_instance(alice, local_host, "nfs", [{"mount_path": "/data", "nfs": nfs}], busybox_image)
     # Nothing serves NFS here (and this kernel has no NFS client): the mount must fail, and say so.
-    with pytest.raises(RuntimeError_) as failure:
-        storage.prepare_mounts(**args)
+    with pytest.raises(RuntimeFailure) as failure:
+        storage_mounts.prepare_mounts(**args)
     assert "could not mount NFS 127.0.0.1:/exports/models" in str(failure.value)
     assert str(failure.value).startswith("storage[0] (nfs 127.0.0.1:/exports/models at /data)")
     volume = docker.from_env().volumes.list(filters={"label": f"berth.instance={args['instance_name']}"})[0]
@@ -215,13 +219,6 @@ def test_an_allowed_host_path_is_mounted_and_read_only_refuses_writes(local_host
     assert code != 0 and "Read-only file system" in output
 
 
-def _validation_wired() -> bool:
-    import inspect
-
-    return "config_problems" in inspect.getsource(services._validated)
-
-
-@pytest.mark.skipif(not _validation_wired(), reason="services._validated does not call storage.config_problems yet")
 def test_a_host_path_outside_the_allow_list_is_rejected_when_the_config_is_saved(alice, busybox_image, settings):
     settings.BERTH_HOST_PATH_ROOTS = ["/srv/models"]
     config = serving("hostbad", busybox_image, "/x", [{"mount_path": "/x", "berth": {"host_path": "/etc"}}])
@@ -238,8 +235,8 @@ def test_a_host_path_outside_the_allow_list_is_refused_at_start_too(local_host, 
     (tmp_path / "allowed").mkdir()
     (tmp_path / "allowed" / "escape").symlink_to("/etc")
     entry = {"mount_path": "/x", "berth": {"host_path": str(tmp_path / "allowed" / "escape")}}
-    with pytest.raises(RuntimeError_, match="resolves to /etc: /etc is not under a directory an administrator allowed"):
-        storage.prepare_mounts(**_draft_instance(alice, local_host, "hostlink", [entry], busybox_image))
+    with pytest.raises(RuntimeFailure, match="resolves to /etc: /etc is not under a directory an administrator allowed"):
+        storage_mounts.prepare_mounts(**_draft_instance(alice, local_host, "hostlink", [entry], busybox_image))
 
 
 # --- cleanup ---------------------------------------------------------------------------------------
@@ -275,7 +272,7 @@ def test_a_host_the_worker_cannot_see_gets_clones_and_scratch_through_the_docker
     ]
     args = _draft_instance(alice, local_host, "remotegit", entries, busybox_image)
     args["runtime"].shares_filesystem = lambda: False  # as for a tcp:// host: everything goes through the API
-    code, scratch = storage.prepare_mounts(**args)
+    code, scratch = storage_mounts.prepare_mounts(**args)
     root = Path(docker.from_env().volumes.get(code["source"]).attrs["Mountpoint"])
     assert (root / "src" / "app.py").read_text() == "print(1)\n" and (root / ".git").is_dir()
     assert oct(Path(docker.from_env().volumes.get(scratch["source"]).attrs["Mountpoint"]).stat().st_mode & 0o777) == "0o777"

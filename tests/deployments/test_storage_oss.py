@@ -7,11 +7,14 @@ from pathlib import Path
 import docker
 import pytest
 
-from deployments import engine, services, storage
+from deployments.actions import services, workspaces
 from deployments.choices import InstanceStatus, ServiceStatus
+from deployments.engine import hosts
+from deployments.engine.versions import version_config
 from deployments.models import Event, Instance
-from deployments.models_storage import InstanceMount
-from deployments.runtime import RuntimeError_
+from deployments.models.storage import InstanceMount
+from deployments.runtime import RuntimeFailure
+from deployments.storage import mounts as storage_mounts
 from tests.conftest import SERVICE_PREFIX
 from tests.deployments.test_engine import FAST_CHECK, wait_status, web_config
 
@@ -66,7 +69,7 @@ def test_the_eas_guide_example_runs_its_code_and_model_from_the_object_store(
         ],
         "metadata": {"instance": 1, "memory": 256, "eas": {"termination_grace_period": 1}},
     }
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
     service = wait_status(service.name, ServiceStatus.RUNNING, timeout=180)
     instance = Instance.objects.get(service=service)
@@ -86,7 +89,7 @@ def test_the_eas_guide_example_runs_its_code_and_model_from_the_object_store(
 
 def _draft(alice, name: str, storage_entries: list, image: str = "busybox:1") -> tuple:
     """A saved (not deployed) service and an Instance row, for calling prepare_mounts directly."""
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     config = web_config(name, image, instance=1)
     config["storage"] = storage_entries
     service, _ = services.service_create(actor=alice, workspace=workspace, config=config, deploy=False)
@@ -94,7 +97,7 @@ def _draft(alice, name: str, storage_entries: list, image: str = "busybox:1") ->
 
 
 def _instance(service, version, host, ordinal: int) -> Instance:
-    from deployments.containers import instance_name
+    from deployments.engine.containers import instance_name
 
     return Instance.objects.create(
         service=service, version=version, host=host, ordinal=ordinal, name=instance_name(service.name, version.number, ordinal),
@@ -103,9 +106,9 @@ def _instance(service, version, host, ordinal: int) -> Instance:
 
 
 def _prepare(service, version, host, instance, runtime=None) -> list[dict]:
-    return storage.prepare_mounts(
-        runtime=runtime or engine.host_runtime(host), host=host, service=service, version=version,
-        config=engine.version_config(version), instance_name=instance.name,
+    return storage_mounts.prepare_mounts(
+        runtime=runtime or hosts.host_runtime(host), host=host, service=service, version=version,
+        config=version_config(version), instance_name=instance.name,
     )
 
 
@@ -155,7 +158,7 @@ def test_a_host_the_worker_cannot_see_gets_the_objects_streamed_through_the_dock
     s3_server.bucket("remote", {"p/a.txt": b"alpha", "p/dir/b.txt": b"beta" * 1000})
     service, version = _draft(alice, "oss_remote", [{"mount_path": "/p", "oss": {"path": "oss://remote/p/"}}])
     instance = _instance(service, version, local_host, 0)
-    runtime = engine.host_runtime(local_host)
+    runtime = hosts.host_runtime(local_host)
     runtime.shares_filesystem = lambda: False  # as for a tcp:// host: no mountpoint access, no cache
     mounts = _prepare(service, version, local_host, instance, runtime)
     assert _files(mounts[0]["source"]) == {"a.txt": b"alpha", "dir/b.txt": b"beta" * 1000}
@@ -183,7 +186,7 @@ def test_object_store_failures_fail_the_service_with_a_clear_reason(
             key_id, secret = s3_server.denied_key_id, s3_server.denied_secret
         object_store.access_key_id, object_store.secret_access_key = key_id, secret
         object_store.save()
-    workspace = services.workspace_current_for_user(user=alice)
+    workspace = workspaces.workspace_current_ensure(user=alice)
     config = web_config("oss_err_" + str(abs(hash((path, keys))) % 10000), busybox_image, instance=1)
     config["storage"] = [{"mount_path": "/m", "oss": {"path": path}}]
     service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
@@ -196,5 +199,5 @@ def test_object_store_failures_fail_the_service_with_a_clear_reason(
 def test_an_oss_mount_without_any_connection_says_how_to_add_one(local_host, alice, busybox_image):
     service, version = _draft(alice, "oss_nostore", [{"mount_path": "/m", "oss": {"path": "oss://b/m/"}}], busybox_image)
     instance = _instance(service, version, local_host, 0)
-    with pytest.raises(RuntimeError_, match="has no default object-store connection: add one on the workspace page"):
+    with pytest.raises(RuntimeFailure, match="has no default object-store connection: add one on the workspace page"):
         _prepare(service, version, local_host, instance)

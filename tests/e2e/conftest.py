@@ -8,6 +8,8 @@ import os
 
 import pytest
 
+from deployments.engine import tasks
+
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls
 # from a thread with a running loop unless told this is fine (it is: tests only).
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -40,7 +42,7 @@ def no_task_queue(request, monkeypatch):
     Tests that run the real engine (they use `engine_stack`, e.g. through `local_host`) keep the
     real queue: their worker must receive the tasks.
     """
-    from deployments import tasks
+
 
     sent = []
     if "engine_stack" in request.fixturenames:
@@ -56,6 +58,8 @@ def no_task_queue(request, monkeypatch):
 
         return delay
 
-    for name in ("deployment_execute", "service_restart", "service_converge"):
-        monkeypatch.setattr(getattr(tasks, name), "delay", fake_delay(name))
+    for name in ("deployment_execute_task", "deployment_restart_task", "service_converge_task"):
+        task = getattr(tasks, name)
+        # Recorded by the Celery name's last part ("deployment_execute"), which messages carry.
+        monkeypatch.setattr(task, "delay", fake_delay(task.name.rsplit(".", 1)[-1]))
     return sent

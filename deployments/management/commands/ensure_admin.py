@@ -3,7 +3,7 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from deployments.services import workspace_current_for_user
+from deployments.actions.workspaces import workspace_current_ensure
 
 
 class Command(BaseCommand):
@@ -19,5 +19,5 @@ class Command(BaseCommand):
             return
         password = secrets.token_urlsafe(12)
         user = User.objects.create_superuser(username=username, email="", password=password)
-        workspace_current_for_user(user=user)
+        workspace_current_ensure(user=user)
         self.stdout.write(f"created admin login: {username} / {password}  (shown once; keep it)")

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from deployments.probes import Prober
+from deployments.engine.prober import Prober
 
 
 class Command(BaseCommand):

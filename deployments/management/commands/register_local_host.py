@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from deployments.lifecycle import host_register
+from deployments.actions.hosts import host_register
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""Console views, one module per page; `common` holds what they share (error mapping, staff check)."""

@@ -1,0 +1,40 @@
+"""Celery tasks: a primary key in, one engine call out. The rows are the job records, Celery is transport.
+
+Task names stay `deployments.tasks.*` (the module they were first defined in): messages already
+queued in Redis, and beat's schedule, address tasks by name.
+"""
+
+import logging
+
+from celery import shared_task
+
+from deployments.engine.converge import service_converge
+from deployments.engine.jobs import deployment_execute, deployment_restart_execute
+from deployments.engine.reconcile import reconcile_pass
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="deployments.tasks.deployment_execute", acks_late=True, ignore_result=True)
+def deployment_execute_task(deployment_id: int) -> None:
+    """Run a queued Deployment (claimed atomically; a redelivery is harmless)."""
+    deployment_execute(deployment_id=deployment_id)
+
+
+@shared_task(name="deployments.tasks.service_converge", acks_late=True, ignore_result=True)
+def service_converge_task(service_id: int) -> None:
+    """One convergence step, e.g. after the prober changed an instance's readiness."""
+    service_converge(service_id=service_id)
+
+
+@shared_task(name="deployments.tasks.service_restart", acks_late=True, ignore_result=True)
+def deployment_restart_task(deployment_id: int) -> None:
+    """Run a queued restart Deployment: every instance restarted in place."""
+    deployment_restart_execute(deployment_id=deployment_id)
+
+
+@shared_task(name="deployments.tasks.reconcile", ignore_result=True, expires=30)
+def reconcile_task() -> None:
+    """Periodic (beat): desired state in the DB vs containers on every host."""
+    stats = reconcile_pass()
+    log.debug("reconcile: %s", stats)
