@@ -39,9 +39,22 @@ apt:
 venv: $(REQ_STAMP) $(VENV)/bin/berth
 
 # The `berth` command-line client, run from this checkout.
-$(VENV)/bin/berth: deployments/cli.py $(REQ_STAMP)
-	@printf '#!/bin/sh\nPYTHONPATH="%s$${PYTHONPATH:+:$$PYTHONPATH}" exec "%s/$(VENV)/bin/python" -m deployments.cli "$$@"\n' "$(CURDIR)" "$(CURDIR)" > $@
+BERTH_CLI_FILES := $(wildcard berth_cli/*.py berth_cli/commands/*.py)
+$(VENV)/bin/berth: $(BERTH_CLI_FILES) $(REQ_STAMP)
+	@printf '#!/bin/sh\nPYTHONPATH="%s$${PYTHONPATH:+:$$PYTHONPATH}" exec "%s/$(VENV)/bin/python" -m berth_cli "$$@"\n' "$(CURDIR)" "$(CURDIR)" > $@
 	@chmod +x $@
+
+# The same client as one file to copy to a laptop: `python3 berth.pyz --help`.
+# `make berth.pyz PYZ=/some/where/berth.pyz` builds it elsewhere; it needs no venv.
+PYZ ?= dist/berth.pyz
+.PHONY: berth.pyz
+berth.pyz: $(PYZ)
+$(PYZ): $(BERTH_CLI_FILES)
+	@rm -rf $@.src && mkdir -p $@.src
+	@cp -R berth_cli $@.src/ && find $@.src -name __pycache__ -prune -exec rm -rf {} +
+	@$(PYTHON) -m zipapp $@.src --compress -m 'berth_cli.__main__:entry' -p '/usr/bin/env python3' -o $@
+	@rm -rf $@.src
+	@echo "built $@: copy it anywhere and run python3 $(notdir $@) --help"
 
 $(REQ_STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

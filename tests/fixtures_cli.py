@@ -1,6 +1,6 @@
 """Fixtures for the CLI tests (a live server the berth command talks to).
 
-The CLI runs as a real subprocess (`python -m deployments.cli`) with HOME in a temp
+The CLI runs as a real subprocess (`python -m berth_cli`) with HOME in a temp
 dir, so it reads and writes its own ~/.berth/config there and never the tester's.
 """
 
@@ -20,7 +20,7 @@ class Berth:
         self.env = env
 
     def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "deployments.cli", *map(str, args)]
+        return [sys.executable, "-m", "berth_cli", *map(str, args)]
 
     def __call__(
         self, *args: str, input: str | None = None, timeout: float = 120, **env: str

@@ -1,0 +1,28 @@
+"""The commands of `berth`, one module each (stop/start/restart share `lifecycle`).
+
+Each module has `register(subparsers)`, which declares its arguments, help and examples
+and binds its handler. MODULES is the order `berth --help` lists them in.
+"""
+
+from berth_cli.commands import (
+    config,
+    create,
+    delete,
+    desc,
+    events,
+    lifecycle,
+    logs,
+    ls,
+    modify,
+    token,
+    validate,
+    version,
+    w,
+)
+
+MODULES = (config, create, modify, desc, ls, w, events, logs, lifecycle, token, delete, version, validate)
+
+
+def register_all(subparsers) -> None:
+    for module in MODULES:
+        module.register(subparsers)
