@@ -239,7 +239,9 @@ class _Reader:
         for key in ("scaleUp", "scaleDown"):
             part = self.obj(data[key], (*loc, key), _WINDOW_KEYS) if key in data else None
             if part and "stabilizationWindowSeconds" in part:
-                windows[key] = self.int(part["stabilizationWindowSeconds"], (*loc, key, "stabilizationWindowSeconds"), 0)
+                windows[key] = self.int(
+                    part["stabilizationWindowSeconds"], (*loc, key, "stabilizationWindowSeconds"), 0
+                )
         zero = self.obj(data["onZero"], (*loc, "onZero"), _ON_ZERO_KEYS) if "onZero" in data else None
         zero = zero or {}
         grace = activation = intercept = None
