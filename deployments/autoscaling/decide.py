@@ -173,7 +173,7 @@ def decide(
 
     notes = []
     if stabilised != raw:
-        notes.append(_window_note(raw, stabilised, current, policy))
+        notes.append(_window_note(raw, stabilised, policy))
     if desired != stabilised:
         notes.append(_bound_note(desired, stabilised, low, high, floor))
     message = f"{driver.describe()}: {_arrow(current, desired)}"
@@ -198,11 +198,12 @@ def bounds(policy: Policy, floor: Floor | None) -> tuple[int, int]:
 
 
 class Autoscaler:
-    """`decide` with its state kept in memory and the time read from `clock` (a fake one in tests)."""
+    """`decide` with its state kept in memory and the time read from `clock` (a fake one in tests).
 
-    def __init__(
-        self, policy: Policy, *, clock: Callable[[], float] = time.monotonic, state: ScalerState | None = None
-    ):
+    The default clock is wall time, not monotonic: a ScalerState stored by one process is read by another.
+    """
+
+    def __init__(self, policy: Policy, *, clock: Callable[[], float] = time.time, state: ScalerState | None = None):
         self.policy = policy
         self.clock = clock
         self.state = state or ScalerState()
@@ -256,7 +257,7 @@ def _window(recs: tuple[tuple[float, int], ...], now: float, keep: float) -> tup
     return tuple((t, n) for t, n in recs if t > now - keep)
 
 
-def _window_note(raw: int, stabilised: int, current: int, policy: Policy) -> str:
+def _window_note(raw: int, stabilised: int, policy: Policy) -> str:
     if raw < stabilised:
         window = policy.scale_down_window
         return f"the scale-down window keeps the highest recommendation of the last {window} s, {stabilised}"
