@@ -18,9 +18,9 @@
   matches any instant, so `"* * * 1 10 *"` skips 1 October and `"* * * * * 6,0"` skips
   weekends.
 
-The rule with the autoscaler (EAS documents none; this follows ACK's CronHPA, which
-EAS's documentation points to): the job that fired last sets a floor until the next job
-fires. The autoscaler's min is raised to the floor (and its max too, if the floor is
+The rule with the autoscaler (EAS documents none; reference §5.2 suggests the cron
+target override min, as ACK's CronHPA adjusts an HPA's bounds): the job that fired last
+sets a floor until the next job fires. The autoscaler's min is raised to the floor (and its max too, if the floor is
 above it), so metrics can still add instances above it. Without an autoscaler the floor
 is simply the instance count. Pure: no Django, no I/O.
 """
