@@ -122,6 +122,7 @@ class HttpProtocol(asyncio.Protocol):
         self.busy = False
         self.closing = False
         self.paused = False
+        self.receive_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -129,6 +130,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc) -> None:
         self.closing = True
+        self._cancel_receive_timer()
         self.engine.connections.discard(self)
 
     def data_received(self, data: bytes) -> None:
@@ -149,6 +151,7 @@ class HttpProtocol(asyncio.Protocol):
                     if end < 0:
                         if len(self.buf) > MAX_HEAD:
                             raise BadRequest(431, "request head too large")
+                        self._await_rest()
                         return
                     self.head = parse_head(bytes(self.buf[:end]))
                     del self.buf[: end + 4]
@@ -158,18 +161,38 @@ class HttpProtocol(asyncio.Protocol):
                 if head.chunked:
                     body = take_chunked(self.buf)
                     if body is None:
+                        self._await_rest()
                         return
                 else:
                     if len(self.buf) < head.length:
+                        self._await_rest()
                         return
                     body = bytes(self.buf[: head.length])
                     del self.buf[: head.length]
                 self.head = None
                 self.busy = True
+                self._cancel_receive_timer()
                 self.engine.handle(self, head, body, self.started)
         except BadRequest as exc:
             self.busy = True
+            self._cancel_receive_timer()
             self.engine.reject(self, exc.status, str(exc).encode(), self.started)
+
+    def _await_rest(self) -> None:
+        """A request arrived in part: it must be complete within rpc.keepalive of its first byte, or it gets 408."""
+        if self.receive_timer is None and (self.buf or self.head is not None) and self.engine.keepalive:
+            self.receive_timer = self.loop.call_at(self.started + self.engine.keepalive, self._receive_timeout)
+
+    def _receive_timeout(self) -> None:
+        self.receive_timer = None
+        if not self.busy and not self.closing:
+            self.busy = True
+            self.engine.reject(self, 408, b"request not received within rpc.keepalive", self.started)
+
+    def _cancel_receive_timer(self) -> None:
+        if self.receive_timer is not None:
+            self.receive_timer.cancel()
+            self.receive_timer = None
 
     def respond(self, status: int, body: bytes, content_type: bytes, keep_alive: bool) -> None:
         """Write one answer; close the connection after it unless `keep_alive`. Ignored once closed."""

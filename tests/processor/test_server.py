@@ -265,3 +265,17 @@ def test_chunked_bodies_100_continue_and_pipelined_requests_reach_process_intact
     assert chunked[0][0].startswith(b"HTTP/1.1 200 OK") and chunked[0][1] == b"got hello world"
     assert [body for _, body in pipelined] == [b"got one", b"got two", b"OK"]
     assert big_head.startswith(b"HTTP/1.1 200 OK") and big_body == b"got " + big
+
+
+def test_a_request_whose_body_never_completes_gets_408_within_rpc_keepalive(start_processor):
+    processor = start_processor(slow_source(), env={"ALLSPARK_RPC_KEEPALIVE": "1000"})
+
+    with socket.create_connection(("127.0.0.1", processor.port), timeout=5) as conn:
+        started = time.monotonic()
+        conn.sendall(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0.1")
+        [(head, body)] = read_responses(conn, 1)
+        elapsed = time.monotonic() - started
+        closed = conn.recv(1) == b""
+
+    assert head.startswith(b"HTTP/1.1 408 ") and b"Connection: close" in head
+    assert 0.9 <= elapsed < 2 and closed
