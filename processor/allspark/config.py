@@ -32,6 +32,7 @@ DEFAULTS: dict[str, str] = {
     "rpc.worker_threads": "5",
     "rpc.max_queue_size": "64",
     "rpc.keepalive": "5000",
+    "rpc.rate_limit": "0",
     "rpc.io_threads": "4",
     "rpc.worker_processes": "1",
     "eas.termination_grace_period": "30",
@@ -166,6 +167,7 @@ class Settings:
         self.max_queue_size = _integer(values, "rpc.max_queue_size", minimum=0)
         # 0 (or less) switches the per-request deadline off.
         self.keepalive_ms = max(0, _integer(values, "rpc.keepalive", minimum=None))
+        self.rate_limit = _integer(values, "rpc.rate_limit", minimum=0)  # requests per second; 0 = off
         self.grace_seconds = float(_integer(values, "eas.termination_grace_period", minimum=0))
         self.worker_processes = _integer(values, "rpc.worker_processes", minimum=1)
         self.host, self.port = parse_endpoint(values["endpoint"])
@@ -176,7 +178,7 @@ class Settings:
         keepalive = f"{self.keepalive_ms} ms" if self.keepalive_ms else "off"
         return (
             f"worker_threads={self.worker_threads} max_queue_size={self.max_queue_size} keepalive={keepalive} "
-            f"grace={self.grace_seconds:g}s"
+            f"grace={self.grace_seconds:g}s" + (f" rate_limit={self.rate_limit}/s" if self.rate_limit else "")
         )
 
 

@@ -1,6 +1,7 @@
 """The request engine: EAS `rpc.*` semantics around a processor's `process()`.
 
 - `rpc.worker_threads` threads call `process()`; at most that many requests run at once.
+- More than `rpc.rate_limit` requests a second (when set) are answered 429 at once.
 - Up to `rpc.max_queue_size` more wait in a FIFO queue; a request beyond that is answered 450 at once.
 - A request not answered `rpc.keepalive` ms after its first byte arrived (receive + queue wait + processing)
   is answered 408 and its connection closed. A thread still inside `process()` keeps its slot until it
@@ -71,6 +72,10 @@ class Engine:
         self.workers = settings.worker_threads
         self.max_queue = settings.max_queue_size
         self.keepalive = settings.keepalive_ms / 1000.0
+        # rpc.rate_limit: a token bucket holding one second's worth of requests.
+        self.rate = settings.rate_limit
+        self.tokens = float(self.rate)
+        self.refilled = loop.time()
         self.running = 0  # jobs handed to worker threads whose process() has not returned
         self.waiting: collections.deque[Job] = collections.deque()
         self.queued = 0  # jobs in `waiting` not yet answered (408 ones are skipped lazily)
@@ -108,6 +113,9 @@ class Engine:
                 )
                 conn.respond(200, reply, PROMETHEUS, keep_alive)
             return
+        if self.rate and not self._take_token():
+            self._answer_now(conn, 429, b"rate limit exceeded (rpc.rate_limit)", started, keep_alive)
+            return
         if self.running >= self.workers and self.queued >= self.max_queue:
             self._answer_now(conn, 450, b"request queue is full (rpc.max_queue_size); retry", started, keep_alive)
             return
@@ -120,6 +128,15 @@ class Engine:
         else:
             self.waiting.append(job)
             self.queued += 1
+
+    def _take_token(self) -> bool:
+        now = self.loop.time()
+        self.tokens = min(float(self.rate), self.tokens + (now - self.refilled) * self.rate)
+        self.refilled = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
     def reject(self, conn, status: int, message: bytes, started: float) -> None:
         """A request the protocol could not parse: answered and the connection closed."""

@@ -123,6 +123,7 @@ class HttpProtocol(asyncio.Protocol):
         self.closing = False
         self.paused = False
         self.receive_timer: asyncio.TimerHandle | None = None
+        self.head_only = False  # the request being answered is a HEAD: send the headers only
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -172,9 +173,11 @@ class HttpProtocol(asyncio.Protocol):
                 self.head = None
                 self.busy = True
                 self._cancel_receive_timer()
+                self.head_only = head.method == b"HEAD"
                 self.engine.handle(self, head, body, self.started)
         except BadRequest as exc:
             self.busy = True
+            self.head_only = False
             self._cancel_receive_timer()
             self.engine.reject(self, exc.status, str(exc).encode(), self.started)
 
@@ -187,6 +190,7 @@ class HttpProtocol(asyncio.Protocol):
         self.receive_timer = None
         if not self.busy and not self.closing:
             self.busy = True
+            self.head_only = False
             self.engine.reject(self, 408, b"request not received within rpc.keepalive", self.started)
 
     def _cancel_receive_timer(self) -> None:
@@ -205,7 +209,9 @@ class HttpProtocol(asyncio.Protocol):
             len(body),
             b"" if keep_alive else b"Connection: close\r\n",
         )
-        if len(body) < 65536:
+        if self.head_only:
+            self.transport.write(head)
+        elif len(body) < 65536:
             self.transport.write(head + body)
         else:
             self.transport.write(head)

@@ -279,3 +279,33 @@ def test_a_request_whose_body_never_completes_gets_408_within_rpc_keepalive(star
 
     assert head.startswith(b"HTTP/1.1 408 ") and b"Connection: close" in head
     assert 0.9 <= elapsed < 2 and closed
+
+
+def test_requests_over_rpc_rate_limit_get_429_at_once(start_processor):
+    processor = start_processor(slow_source(), env={"ALLSPARK_RPC_RATE_LIMIT": "5"})
+
+    started = time.monotonic()
+    answers = [processor.request(b"0") for _ in range(20)]
+    took = time.monotonic() - started
+
+    statuses = Counter(a.status for a in answers)
+    # A one-second bucket of 5, refilled at 5/s while the 20 requests go out.
+    assert statuses[200] <= 5 + int(took * 5) + 1 and statuses[200] >= 5, (statuses, took)
+    assert statuses[200] + statuses[429] == 20 and statuses[429] >= 10
+    assert b"rpc.rate_limit" in next(a.body for a in answers if a.status == 429)
+
+
+def test_a_head_request_gets_headers_only_and_the_connection_stays_usable(start_processor):
+    processor = start_processor(slow_source())
+
+    with socket.create_connection(("127.0.0.1", processor.port), timeout=5) as conn:
+        conn.sendall(b"HEAD /x HTTP/1.1\r\nContent-Length: 1\r\n\r\n0GET /health HTTP/1.1\r\n\r\n")
+        data = b""
+        while not data.endswith(b"\r\n\r\nOK"):
+            chunk = conn.recv(65536)
+            assert chunk, data
+            data += chunk
+
+    head, health = data.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200 OK") and b"Content-Length: 7" in head  # len(b"slept 0"), not sent
+    assert health.startswith(b"HTTP/1.1 200 OK") and health.endswith(b"OK")
