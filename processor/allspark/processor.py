@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
 
-from . import config
+from . import config, workers
 from .engine import Engine
 from .http import HttpProtocol
 
@@ -25,8 +26,8 @@ class BaseProcessor:
     """Subclass it, override `initialize()` and `process(data)`, then call `run()`.
 
     The constructor's arguments are EAS's: `worker_threads` (rpc.worker_threads), `io_threads`
-    (accepted; one asyncio thread does all network I/O), `worker_processes` (only 1 is supported) and
-    `endpoint` ("host:port" to listen on). Each left out falls back to the other sources described in
+    (accepted; one asyncio thread per process does all network I/O), `worker_processes` (serving processes
+    forked after initialize(), see `allspark.workers`) and `endpoint` ("host:port" to listen on). Each left out falls back to the other sources described in
     `allspark.config`.
     """
 
@@ -70,17 +71,21 @@ class BaseProcessor:
         # Resolved again: initialize() may have set default_properties().
         settings = config.Settings(self._properties())
         if settings.worker_processes > 1:
-            log.warning(
-                "worker_processes=%d: only one process is supported; serving with one", settings.worker_processes
-            )
+            code = workers.supervise(lambda: self._serve_forever(settings, reuse_port=True), settings.worker_processes)
+            if code:
+                raise SystemExit(code)
+            return
+        self._serve_forever(settings, reuse_port=False)
+
+    def _serve_forever(self, settings: config.Settings, *, reuse_port: bool) -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(self._serve(loop, settings))
+            loop.run_until_complete(self._serve(loop, settings, reuse_port))
         finally:
             loop.close()
 
-    async def _serve(self, loop: asyncio.AbstractEventLoop, settings: config.Settings) -> None:
+    async def _serve(self, loop: asyncio.AbstractEventLoop, settings: config.Settings, reuse_port: bool) -> None:
         engine = Engine(self, settings, loop)
         engine.start()
         engine.server = await loop.create_server(
@@ -89,11 +94,19 @@ class BaseProcessor:
             settings.port,
             family=socket.AF_INET6 if ":" in settings.host else socket.AF_INET,
             reuse_address=True,
+            reuse_port=reuse_port or None,
             backlog=1024,
         )
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, engine.begin_drain)
-        log.info("%s listening on %s:%d (%s)", type(self).__name__, settings.host, settings.port, settings.describe())
+        log.info(
+            "%s listening on %s:%d (%s)%s",
+            type(self).__name__,
+            settings.host,
+            settings.port,
+            settings.describe(),
+            f" in process {os.getpid()}" if reuse_port else "",
+        )
         await engine.stopping
         if await engine.wait_drained():
             log.info("drained: every accepted request was answered")
