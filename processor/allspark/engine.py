@@ -163,7 +163,8 @@ class Engine:
     def _answer(self, job: Job, status: int, reply: bytes, ctype: bytes, keep_alive: bool) -> None:
         job.answered = True
         self.pending -= 1
-        self.metrics.observe(status, self.loop.time() - job.started)
+        # 499, as EAS counts it: the client closed the connection before its answer.
+        self.metrics.observe(499 if job.conn.closing else status, self.loop.time() - job.started)
         job.conn.respond(status, reply, ctype, keep_alive and not self.draining)
         if self.draining and not self.pending and not self.drained.done():
             self.drained.set_result(None)
@@ -184,6 +185,11 @@ class Engine:
             if job.answered:
                 continue
             self.queued -= 1
+            if job.conn.closing:  # nobody is waiting for this answer: spare process() the work
+                if job.timer is not None:
+                    job.timer.cancel()
+                self._answer(job, 499, b"", TEXT, False)
+                continue
             self._run(job)
 
     # --- worker threads -------------------------------------------------------------------------------

@@ -15,17 +15,18 @@ MAX_BODY = 1024 * 1024 * 1024
 # Stop reading from a client that keeps pipelining while its current request is being answered.
 MAX_BUFFERED = 4 * 1024 * 1024
 
-REASONS = {450: "Queue Full"}
+REASONS: dict[int, bytes] = {450: b"Queue Full"}
 
 
 def reason(status: int) -> bytes:
     text = REASONS.get(status)
     if text is None:
         try:
-            text = HTTPStatus(status).phrase
+            text = HTTPStatus(status).phrase.encode()
         except ValueError:
-            text = "Unknown"
-    return text.encode()
+            text = b"Unknown"
+        REASONS[status] = text
+    return text
 
 
 class BadRequest(Exception):
@@ -128,6 +129,9 @@ class HttpProtocol(asyncio.Protocol):
     def connection_made(self, transport) -> None:
         self.transport = transport
         self.engine.connections.add(self)
+
+    # No eof_received(): a client's FIN closes the connection (as uvicorn and aiohttp do), so a request
+    # whose client left is not processed for nobody; clients that half-close (`nc -N`) get no answer.
 
     def connection_lost(self, exc) -> None:
         self.closing = True

@@ -309,3 +309,19 @@ def test_a_head_request_gets_headers_only_and_the_connection_stays_usable(start_
     head, health = data.split(b"\r\n\r\n", 1)
     assert head.startswith(b"HTTP/1.1 200 OK") and b"Content-Length: 7" in head  # len(b"slept 0"), not sent
     assert health.startswith(b"HTTP/1.1 200 OK") and health.endswith(b"OK")
+
+
+def test_a_queued_request_whose_client_left_is_counted_499_and_never_processed(start_processor):
+    processor = start_processor(slow_source(threads=1))
+
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(processor.request, b"1")
+        time.sleep(0.2)
+        with socket.create_connection(("127.0.0.1", processor.port), timeout=5) as conn:
+            conn.sendall(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n0.8")
+            time.sleep(0.2)  # queued behind the first; now the client gives up
+        assert first.result().status == 200
+    metrics = processor.request(method="GET", path="/metrics").body.decode()
+
+    assert 'allspark_requests_total{code="499"} 1' in metrics
+    assert "allspark_in_flight 0" in metrics, "the abandoned request must not reach process()"
