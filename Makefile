@@ -18,7 +18,7 @@ run: deps migrate
 	@$(PY) manage.py ensure_admin
 	@exec $(PY) manage.py runall
 
-test: deps
+test: deps lint
 	@$(PY) manage.py check --fail-level WARNING
 	@$(PY) manage.py makemigrations --check --dry-run > /dev/null || { echo "models changed without a migration: run manage.py makemigrations"; exit 1; }
 	@$(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -66,8 +66,11 @@ migrate: deps
 	@mkdir -p var
 	@$(PY) manage.py migrate --noinput -v0
 
+# The lint gates: each one fails `make test`.
 lint: deps
-	@$(VENV)/bin/python -m ruff check . 2>/dev/null || echo "ruff not installed; skipping"
+	@$(VENV)/bin/ruff check --quiet .
+	@$(VENV)/bin/ruff format --check --quiet . || { echo "ruff format would change the files above: run .venv/bin/ruff format ."; exit 1; }
+	@mkdir -p var; $(VENV)/bin/lint-imports --no-cache > var/lint-imports.log 2>&1 || { cat var/lint-imports.log; echo "the import contract is broken (docs/architecture.md)"; exit 1; }
 
 clean:
 	rm -rf var/staticfiles

@@ -173,9 +173,9 @@ def main() -> None:
             t = time.perf_counter()
             reconcile_pass()
             passes.append(time.perf_counter() - t)
-        r, l = statistics.median(passes), statistics.median(baseline)
+        r, listing = statistics.median(passes), statistics.median(baseline)
         print(f"reconcile pass over {count} services x 2 instances: {r * 1000:.0f} ms median "
-              f"(one docker list call: {l * 1000:.0f} ms; ratio {r / l:.1f}x; goal <= 1 s: {'met' if r <= 1 else 'MISSED'})")
+              f"(one docker list call: {listing * 1000:.0f} ms; ratio {r / listing:.1f}x; goal <= 1 s: {'met' if r <= 1 else 'MISSED'})")
     finally:
         stack.stop(prober)
         stack.stop(worker)

@@ -28,9 +28,6 @@ SERVICE_ACTIVE = frozenset(
         ServiceStatus.DELETING,
     }
 )
-SERVICE_TERMINAL = frozenset(
-    {ServiceStatus.NOT_DEPLOYED, ServiceStatus.RUNNING, ServiceStatus.STOPPED, ServiceStatus.FAILED}
-)
 
 
 class Role(models.TextChoices):
@@ -44,7 +41,6 @@ WRITE_ROLES = frozenset({Role.OWNER, Role.DEVELOPER})
 
 
 class InstanceStatus(models.TextChoices):
-    PENDING = "Pending", "Pending"
     CREATING = "Creating", "Creating"
     RUNNING = "Running", "Running"
     FAILED = "Failed", "Failed"

@@ -4,13 +4,16 @@
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils.http import content_disposition_header
 
+from deployments.choices import ServiceStatus
 from deployments.errors import ConfigInvalid, Conflict, Forbidden, NotFound
 
 PAGE_SIZE = 25
@@ -70,3 +73,18 @@ def json_attachment(text: str, name: str) -> HttpResponse:
     response = HttpResponse(text if text.endswith("\n") else text + "\n", content_type="application/json")
     response["Content-Disposition"] = content_disposition_header(True, f"{name or 'service'}.json")
     return response
+
+
+def status_filter(request: HttpRequest) -> str:
+    """The `status` query parameter when it names a service status, else "" (no filter)."""
+    status = request.GET.get("status", "")
+    return status if status in ServiceStatus.values else ""
+
+
+def paged(request: HttpRequest, rows, **filters: str) -> dict[str, Any]:
+    """One page of `rows` and the query string that keeps `filters` on the pagination links."""
+    kept = {k: v for k, v in filters.items() if v}
+    return {
+        "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
+        "page_query": urlencode(kept) + "&" if kept else "",
+    }

@@ -3,20 +3,18 @@
 
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import redis
 from celery import Celery
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from console.celery import app
-from console.views.common import PAGE_SIZE, staff_required
+from console.views.common import paged, staff_required, status_filter
 from deployments import selectors
 from deployments.choices import ServiceStatus
 
@@ -77,15 +75,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
     A fixed number of queries whatever the number of services, hosts or events.
     """
-    status = request.GET.get("status", "")
-    if status not in ServiceStatus.values:
-        status = ""
-    page = Paginator(selectors.service_list_all(status=status), PAGE_SIZE).get_page(request.GET.get("page"))
-    filters = {"status": status} if status else {}
+    status = status_filter(request)
     context: dict[str, Any] = {
-        "page": page,
+        **paged(request, selectors.service_list_all(status=status), status=status),
         "status": status,
-        "page_query": urlencode(filters) + "&" if filters else "",
     }
     template = "console/dashboard.html"
     if request.htmx.target == "dashboard-services":

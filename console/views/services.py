@@ -1,16 +1,14 @@
 """The service list and deleting a service.
 """
 
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from console.views.common import PAGE_SIZE, domain_errors
+from console.views.common import domain_errors, paged, status_filter
 from deployments import selectors
 from deployments.actions import services, workspaces
 from deployments.choices import ServiceStatus
@@ -24,20 +22,15 @@ def service_list(request: HttpRequest) -> HttpResponse:
     workspace = workspaces.workspace_current_ensure(user=request.user)
     membership = selectors.membership_get(user=request.user, workspace=workspace)
     search = request.GET.get("search", "").strip()
-    status = request.GET.get("status", "")
-    if status not in ServiceStatus.values:
-        status = ""
+    status = status_filter(request)
     rows = selectors.service_list_for_user(user=request.user, workspace=workspace, search=search, status=status)
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    filters = {k: v for k, v in (("search", search), ("status", status)) if v}
     context = {
+        **paged(request, rows, search=search, status=status),
         "workspace": workspace,
         "membership": membership,
-        "page": page,
         "search": search,
         "status": status,
         "statuses": ServiceStatus.choices,
-        "page_query": urlencode(filters) + "&" if filters else "",
     }
     template = "deployments/service_list.html"
     # Only the table for htmx's own swaps; a history restore (also an htmx request) needs the whole page.

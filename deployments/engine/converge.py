@@ -60,14 +60,14 @@ def converge_step(service: Service) -> None:
         instance_remove(instance=leftover, grace_seconds=0)
     instances = list(Instance.objects.filter(service=service).select_related("host", "version").order_by("ordinal"))
     config = version_config(target) if target else {}
-    grace = grace_period(config) if target else 30
+    grace = grace_period(target)
     new = [i for i in instances if target and i.version_id == target.pk]
     old = [i for i in instances if not target or i.version_id != target.pk]
     pulled: dict = {}
 
     if desired == 0:
         for instance in instances:
-            instance_remove(instance=instance, grace_seconds=grace_period(version_config(instance.version)))
+            instance_remove(instance=instance, grace_seconds=grace_period(instance.version))
         _finish_zero(service)
         return
 
@@ -123,7 +123,7 @@ def converge_step(service: Service) -> None:
             )
         for key in step.retire_old:
             instance = by_key[key]
-            instance_remove(instance=instance, grace_seconds=grace_period(version_config(instance.version)))
+            instance_remove(instance=instance, grace_seconds=grace_period(instance.version))
             old = [i for i in old if i.pk != key]
         if not step.retire_old:
             break

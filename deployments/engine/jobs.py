@@ -9,7 +9,7 @@ from deployments.choices import (
 from deployments.engine.converge import service_converge
 from deployments.engine.hosts import host_runtime
 from deployments.engine.status import service_refresh_status
-from deployments.engine.versions import grace_period, version_config
+from deployments.engine.versions import grace_period
 from deployments.events import event_record
 from deployments.locks import service_lock
 from deployments.models import Deployment, Instance
@@ -45,7 +45,7 @@ def deployment_restart_execute(*, deployment_id: int) -> None:
         for instance in Instance.objects.filter(service=service).select_related("host", "version"):
             if instance.host is None:
                 continue
-            grace = grace_period(version_config(instance.version))
+            grace = grace_period(instance.version)
             runtime = host_runtime(instance.host)
             Instance.objects.filter(pk=instance.pk).update(ready=False, started_at=timezone.now())
             for state in runtime.list({LABEL_INSTANCE: instance.name}):

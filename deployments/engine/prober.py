@@ -49,11 +49,13 @@ class InstanceProbes:
 
 
 def probe_config(config: dict, kind: str) -> dict | None:
-    """The probe of `kind` for the main container; readiness defaults to TCP on `port`."""
+    """The probe of `kind` for the main container; readiness defaults to TCP on `port`.
+
+    (The spec has already turned a `readiness_check` alias into `health_check`.)"""
     main = main_container(config)
     probe = main.get(kind)
     if kind == "health_check":
-        probe = probe or main.get("readiness_check") or {"tcp_socket": {"port": main.get("port")}}
+        probe = probe or {"tcp_socket": {"port": main.get("port")}}
     return {**DEFAULTS, **probe} if probe else None
 
 

@@ -10,5 +10,7 @@ def version_config(version: ServiceVersion) -> dict:
     return spec.join_secrets(version.config, version.secrets)
 
 
-def grace_period(config: dict) -> int:
+def grace_period(version: ServiceVersion | None) -> int:
+    """Seconds between taking an instance of `version` out of traffic and killing it (EAS default 30)."""
+    config = version.config if version is not None else {}
     return int(((config.get("metadata") or {}).get("eas") or {}).get("termination_grace_period", 30))

@@ -108,7 +108,7 @@ class Instance(models.Model):
     memory_mb = models.PositiveIntegerField(default=0)
     container_id = models.CharField(max_length=80, blank=True, default="")
     host_port = models.PositiveIntegerField(null=True, blank=True)
-    status = models.CharField(max_length=16, choices=InstanceStatus.choices, default=InstanceStatus.PENDING)
+    status = models.CharField(max_length=16, choices=InstanceStatus.choices, default=InstanceStatus.CREATING)
     reason = models.CharField(max_length=64, blank=True, default="")
     message = models.TextField(blank=True, default="")
     ready = models.BooleanField(default=False)

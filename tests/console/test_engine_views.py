@@ -20,7 +20,6 @@ from console.views import dashboard, service_page
 from deployments import spec
 from deployments.actions.services import service_create, service_update
 from deployments.choices import (
-    SERVICE_TERMINAL,
     DeploymentKind,
     DeploymentStatus,
     EventType,
@@ -210,6 +209,10 @@ def test_the_status_polls_every_second_while_the_service_changes(client, alice, 
     response = page(client, alice, service, headers=STATUS_POLL)
     assert response.status_code == 200
     assert "<html" not in response.content.decode() and 'hx-trigger="every 1s"' in response.content.decode()
+
+
+# The statuses in which nothing is in progress.
+SERVICE_TERMINAL = {ServiceStatus.NOT_DEPLOYED, ServiceStatus.RUNNING, ServiceStatus.STOPPED, ServiceStatus.FAILED}
 
 
 @pytest.mark.parametrize("status", sorted(SERVICE_TERMINAL))
