@@ -58,6 +58,7 @@ def render_config(processes: list[Process], values: dict[str, str], *, run_dir: 
         f"pidfile={_ini(str(run_dir / 'supervisord.pid'))}",
         f"childlogdir={_ini(str(run_dir / 'logs'))}",
         "loglevel=info",
+        *(["user=root"] if os.geteuid() == 0 else []),  # says "yes, as root" (else a CRIT line at every start)
         "",
         "[unix_http_server]",
         f"file={_ini(str(run_dir / 'supervisor.sock'))}",
@@ -201,6 +202,7 @@ class Foreground:
     def watch(self, stopping: threading.Event) -> None:
         """Report state changes until `stopping` is set or supervisord dies."""
         states: dict[str, str] = {}
+        restarting: set[str] = set()
         while not stopping.is_set() and self.supervisord.poll() is None:
             try:
                 infos = self.rpc().getAllProcessInfo()
@@ -224,11 +226,17 @@ class Foreground:
                         f"supervisorctl -c {self.config_path} start {name}",
                         alarm=True,
                     )
+                elif before == "RUNNING" and state in ("EXITED", "STARTING", "BACKOFF"):
+                    # A poll can miss EXITED: supervisord restarts a process that was up at once.
+                    self.say("supervise", f"{name} died; supervisord is restarting it", alarm=True)
+                    restarting.add(name)
                 elif state == "BACKOFF":
                     self.say("supervise", f"{name} died while starting; retrying with back-off", alarm=True)
-                elif state == "EXITED" and before == "RUNNING":
-                    self.say("supervise", f"{name} exited ({info['description']}); restarting it", alarm=True)
-                elif state == "RUNNING" and before not in (None, "STARTING"):
+                    restarting.add(name)
+                elif state == "STOPPED":
+                    self.say("supervise", f"{name} stopped (by supervisorctl); it stays down until started")
+                elif state == "RUNNING" and name in restarting:
+                    restarting.discard(name)
                     self.say("supervise", f"{name} is running again (pid {info['pid']})")
             time.sleep(0.5)
 

@@ -59,6 +59,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
+    if request.GET.get("full"):  # Berth's own processes and dependencies: console/views_health.py
+        from console.views_health import healthz_full
+
+        return healthz_full(request)
     return JsonResponse({"ok": True})
 
 

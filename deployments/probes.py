@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from django.db import close_old_connections
 from django.utils import timezone
 
-from deployments import engine
+from deployments import engine, health
 from deployments.containers import main_container
 from deployments.choices import InstanceStatus
 from deployments.models import Instance
@@ -92,6 +92,7 @@ class Prober:
     def run_forever(self) -> None:
         log.info("prober started")
         while True:
+            health.beat("prober")
             try:
                 self.run_once()
             except Exception:  # keep probing: one bad pass must not stop health checking
