@@ -27,7 +27,9 @@ from console.processes import Process, command
 
 COLOURS = ["\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m", "\033[91m", "\033[96m", "\033[93m"]
 RED, RESET = "\033[1;31m", "\033[0m"
-START_SECONDS = 3  # up this long = started; a death before that counts as a failed start
+START_SECONDS = (
+    10  # up this long = started; a death before that counts as a failed start (Django needs seconds on a busy machine)
+)
 START_RETRIES = 3  # failed starts in a row before supervisord gives up (FATAL)
 LOG_MAX_BYTES = 20 * 1024 * 1024
 SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -179,12 +181,17 @@ class Foreground:
     def start_supervisord(self) -> None:
         self.supervisord = subprocess.Popen(
             [sys.executable, "-m", "supervisor.supervisord", "-c", str(self.config_path)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
             start_new_session=True,  # Ctrl-C reaches `make run` only; it stops supervisord, which stops the rest
         )
         threading.Thread(target=self._pipe, args=(self.supervisord.stdout,), daemon=True).start()
         for process in self.processes:
-            threading.Thread(target=self._follow, args=(process.name, log_path(self.run_dir, process.name)), daemon=True).start()
+            threading.Thread(
+                target=self._follow, args=(process.name, log_path(self.run_dir, process.name)), daemon=True
+            ).start()
         deadline = time.monotonic() + 20
         while True:
             try:

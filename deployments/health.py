@@ -216,7 +216,9 @@ def report(*, expected: list[str] | tuple[str, ...]) -> dict:
         "gateway": _check(_gateway),
     }
     problems = [f"{name}: no fresh heartbeat" for name, beat_ in processes.items() if not beat_["fresh"]]
-    problems += [f"{part}: {parts[part]['error']}" for part in ("redis", "database", "queue", "gateway") if not parts[part]["ok"]]
+    problems += [
+        f"{part}: {parts[part]['error']}" for part in ("redis", "database", "queue", "gateway") if not parts[part]["ok"]
+    ]
     problems += [f"docker host {name}: {answer['error']}" for name, answer in hosts.items() if not answer["ok"]]
     return {"ok": not problems, "problems": problems, "stale_after_seconds": stale_after(), **parts}
 

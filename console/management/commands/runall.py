@@ -57,13 +57,19 @@ class Command(BaseCommand):
         docker_socket = settings.BERTH_LOCAL_DOCKER_URL.removeprefix("unix://")
         web_host, web_port = bind.rsplit(":", 1)
         values = {
-            "python": sys.executable, "base": str(base), "var": str(var), "bind": bind,
-            "redis_host": redis_host, "redis_port": str(redis_port), "docker_socket": docker_socket,
+            "python": sys.executable,
+            "base": str(base),
+            "var": str(var),
+            "bind": bind,
+            "redis_host": redis_host,
+            "redis_port": str(redis_port),
+            "docker_socket": docker_socket,
         }
         needs_redis = not _port_open(redis_host, redis_port)
         needs_docker = settings.BERTH_LOCAL_DOCKER_URL.startswith("unix://") and not _docker_answers(docker_socket)
         chosen = [
-            p for p in processes.PROCESSES
+            p
+            for p in processes.PROCESSES
             if not p.external or (p.name == "redis" and needs_redis) or (p.name == "dockerd" and needs_docker)
         ]
         if needs_redis:
