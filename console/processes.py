@@ -134,6 +134,12 @@ def own() -> tuple[Process, ...]:
     return tuple(p for p in PROCESSES if not p.external)
 
 
+def for_run(*, redis: bool, dockerd: bool) -> list[Process]:
+    """What `make run` supervises: Berth's own processes, plus Redis and dockerd when asked (none answered)."""
+    wanted = {"redis": redis, "dockerd": dockerd}
+    return [p for p in PROCESSES if not p.external or wanted.get(p.name, False)]
+
+
 def heartbeat_names() -> tuple[str, ...]:
     """The processes /healthz?full=1 expects a fresh heartbeat from."""
     return tuple(p.name for p in PROCESSES if p.heartbeat)

@@ -67,11 +67,7 @@ class Command(BaseCommand):
         }
         needs_redis = not _port_open(redis_host, redis_port)
         needs_docker = settings.BERTH_LOCAL_DOCKER_URL.startswith("unix://") and not _docker_answers(docker_socket)
-        chosen = [
-            p
-            for p in processes.PROCESSES
-            if not p.external or (p.name == "redis" and needs_redis) or (p.name == "dockerd" and needs_docker)
-        ]
+        chosen = processes.for_run(redis=needs_redis, dockerd=needs_docker)
         if needs_redis:
             (var / "redis" / str(redis_port)).mkdir(parents=True, exist_ok=True)
         # One directory per web port, so a second `make run` (or a test) in this checkout does not collide.
