@@ -11,6 +11,7 @@ and reports restarts and FATAL processes in plain words.
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import shutil
 import signal
@@ -32,6 +33,7 @@ START_SECONDS = (
 )
 START_RETRIES = 3  # failed starts in a row before supervisord gives up (FATAL)
 LOG_MAX_BYTES = 20 * 1024 * 1024
+AUTH_USER = "berth"
 SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -46,11 +48,15 @@ def _resolve(argv: list[str]) -> list[str]:
     return [found or argv[0], *argv[1:]]
 
 
-def render_config(processes: list[Process], values: dict[str, str], *, run_dir: Path, base: Path) -> str:
-    """supervisord.conf for `processes`, none started automatically (Supervisor.start orders them).
+def render_config(
+    processes: list[Process], values: dict[str, str], *, run_dir: Path, base: Path, password: str = ""
+) -> str:
+    """supervisord.conf for `processes`, none started automatically (`Foreground.start` orders them).
 
-    The environment is inherited from `make run`, so no secret is ever written to this file.
+    The environment is inherited from `make run`, so no secret of Berth's is written to this file;
+    `password` (random per run) guards supervisord's socket besides its 0700 mode.
     """
+    auth = [f"username={AUTH_USER}", f"password={_ini(password)}"] if password else []
     sections = [
         "[supervisord]",
         "nodaemon=true",
@@ -65,12 +71,14 @@ def render_config(processes: list[Process], values: dict[str, str], *, run_dir: 
         "[unix_http_server]",
         f"file={_ini(str(run_dir / 'supervisor.sock'))}",
         "chmod=0700",
+        *auth,
         "",
         "[rpcinterface:supervisor]",
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
         "",
         "[supervisorctl]",
         f"serverurl=unix://{_ini(str(run_dir / 'supervisor.sock'))}",
+        *auth,
     ]
     for priority, process in enumerate(processes, start=1):
         sections += [
@@ -106,12 +114,12 @@ def log_path(run_dir: Path, name: str) -> Path:
 class Foreground:
     """Runs supervisord as a child, prints its children's logs with prefixes, reports their state."""
 
-    def __init__(self, processes: list[Process], config: str, *, run_dir: Path, write=None):
+    def __init__(self, processes: list[Process], values: dict[str, str], *, run_dir: Path, base: Path):
         self.processes = processes
         self.run_dir = run_dir
         self.config_path = run_dir / "supervisord.conf"
         self.tty = sys.stdout.isatty()
-        self.width = max(len(p.name) for p in processes + [Process("supervise", "", ())])
+        self.width = max(len("supervise"), *(len(p.name) for p in processes))
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.supervisord: subprocess.Popen | None = None
@@ -120,8 +128,12 @@ class Foreground:
         for process in processes:  # a fresh run shows its own logs, not the previous run's
             for old in (run_dir / "logs").glob(f"{process.name}.log*"):
                 old.unlink()
-        self.config_path.write_text(config)
-        self.config_path.chmod(0o600)
+        self.password = secrets.token_urlsafe(24)
+        self.config_path.touch(mode=0o600)
+        self.config_path.chmod(0o600)  # before the password is in it
+        self.config_path.write_text(
+            render_config(processes, values, run_dir=run_dir, base=base, password=self.password)
+        )
 
     # --- output ----------------------------------------------------------------------------------
 
@@ -134,7 +146,7 @@ class Foreground:
             if alarm:
                 line = f"{RED}{line}{RESET}"
         with self.lock:
-            sys.stdout.write(f"{label} {line.rstrip(chr(10))}\n")
+            sys.stdout.write(f"{label} {line.rstrip()}\n")
             sys.stdout.flush()
 
     def _follow(self, name: str, path: Path) -> None:
@@ -175,7 +187,9 @@ class Foreground:
     # --- supervisord -----------------------------------------------------------------------------
 
     def rpc(self):
-        transport = SupervisorTransport(None, None, serverurl=f"unix://{self.run_dir / 'supervisor.sock'}")
+        transport = SupervisorTransport(
+            AUTH_USER, self.password, serverurl=f"unix://{self.run_dir / 'supervisor.sock'}"
+        )
         return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport).supervisor
 
     def start_supervisord(self) -> None:

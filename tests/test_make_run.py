@@ -9,6 +9,7 @@ import http.cookiejar
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -124,6 +125,16 @@ def identities(pids: list[int]) -> set[tuple[int, str]]:
     return found
 
 
+@pytest.fixture
+def tidy():
+    """Ports whose run directories (supervisord config and logs, Redis's AOF) are removed after the test."""
+    ports: list[int] = []
+    yield ports
+    for port in ports:
+        shutil.rmtree(ROOT / "var" / "run" / str(port), ignore_errors=True)
+        shutil.rmtree(ROOT / "var" / "redis" / str(port), ignore_errors=True)
+
+
 def stop_and_check_nothing_is_left(proc: subprocess.Popen, sig: int) -> None:
     before = identities(process_tree(proc.pid))
     assert len(before) > 8, before  # runall, supervisord, redis, gunicorn and its workers, celery...
@@ -136,8 +147,9 @@ def stop_and_check_nothing_is_left(proc: subprocess.Popen, sig: int) -> None:
 
 @pytest.mark.redis
 @pytest.mark.docker
-def test_runall_serves_the_console_the_login_works_and_ctrl_c_stops_everything(tmp_path, dockerd):
+def test_runall_serves_the_console_the_login_works_and_ctrl_c_stops_everything(tmp_path, dockerd, tidy):
     web_port, redis_port, gateway_port = free_port(), free_port(), free_port()
+    tidy += [web_port, redis_port]
     env = run_env(tmp_path, web_port, redis_port, gateway_port)
     manage("migrate", "--noinput", "-v0", env=env)
     created = manage("ensure_admin", env=env)
@@ -238,8 +250,9 @@ def test_runall_serves_the_console_the_login_works_and_ctrl_c_stops_everything(t
 
 @pytest.mark.redis
 @pytest.mark.docker
-def test_a_process_that_keeps_crashing_is_reported_and_the_others_keep_running(tmp_path, dockerd):
+def test_a_process_that_keeps_crashing_is_reported_and_the_others_keep_running(tmp_path, dockerd, tidy):
     web_port, redis_port, gateway_port = free_port(), free_port(), free_port()
+    tidy += [web_port, redis_port]
     # No HAProxy binary: the gateway controller dies at every start.
     env = run_env(tmp_path, web_port, redis_port, gateway_port, BERTH_GATEWAY_HAPROXY="/bin/false")
     manage("migrate", "--noinput", "-v0", env=env)

@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from console import processes
-from console.supervise import Foreground, render_config
+from console.supervise import Foreground
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -73,7 +73,7 @@ class Command(BaseCommand):
         # One directory per web port, so a second `make run` (or a test) in this checkout does not collide.
         run_dir = var / "run" / web_port
         run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fg = Foreground(chosen, render_config(chosen, values, run_dir=run_dir, base=base), run_dir=run_dir)
+        fg = Foreground(chosen, values, run_dir=run_dir, base=base)
 
         stopping = threading.Event()
         # Explicit handlers: a shell that starts us in the background makes SIGINT ignored otherwise.
