@@ -164,7 +164,7 @@ def test_runall_serves_the_console_the_login_works_and_ctrl_c_stops_everything(t
         assert redis.Redis(port=redis_port).config_get("appendonly") == {"appendonly": "yes"}
         # It runs what console/processes.py describes: Berth's own processes, plus Redis (none answered).
         expected = {p.name: "RUNNING" for p in processes.own()} | {"redis": "RUNNING"}
-        wait_until(lambda: statuses(web_port) == expected, timeout=30, what=f"{expected}", log=log_path)
+        wait_until(lambda: statuses(web_port) == expected, timeout=60, what=f"{expected}", log=log_path)
         # The gateway answers: an unknown service is a JSON 404 from HAProxy.
         deadline = time.monotonic() + 30
         while not port_open(gateway_port):
@@ -193,7 +193,7 @@ def test_runall_serves_the_console_the_login_works_and_ctrl_c_stops_everything(t
 
         # Everything up: /healthz?full=1 is 200 and every process of ours has a fresh heartbeat.
         status, report = wait_until(
-            lambda: (answer := health(web_port))[0] == 200 and answer, timeout=30, what="a healthy report", log=log_path
+            lambda: (answer := health(web_port))[0] == 200 and answer, timeout=60, what="a healthy report", log=log_path
         )
         assert set(report["processes"]) == {"worker", "beat", "prober", "gateway"}
         assert all(p["fresh"] for p in report["processes"].values()), report
@@ -221,7 +221,7 @@ def test_runall_serves_the_console_the_login_works_and_ctrl_c_stops_everything(t
         while health(web_port)[1]["processes"]["worker"]["pid"] != new_worker:
             with urllib.request.urlopen(f"{base}/healthz", timeout=5) as answer:
                 answers.append(answer.status)
-            assert time.monotonic() < deadline + 30, log_path.read_text()[-4000:]
+            assert time.monotonic() < deadline + 60, log_path.read_text()[-4000:]
             time.sleep(0.2)
         assert set(answers) == {200}
         wait_until(
