@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from berth_cli.client import ApiNotFound, CliError, Client, service_path
+from berth_cli.client import ApiNotFound, Client, CliError, service_path
 from berth_cli.output import say, warn
 
 DEFAULT_WAIT = 600

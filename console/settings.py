@@ -218,6 +218,11 @@ BERTH_RESTART_BACKOFF_MAX = env_int("BERTH_RESTART_BACKOFF_MAX", 300)
 # A CA bundle mounted into containers that install Python requirements (for hosts behind a TLS proxy).
 BERTH_EXTRA_CA_BUNDLE = env_str("BERTH_EXTRA_CA_BUNDLE", "")
 
+# Berth's own processes write a heartbeat this often (seconds); /healthz?full=1 calls one stale after
+# BERTH_HEARTBEAT_STALE seconds (0: three intervals plus 5 s). deployments/health.py.
+BERTH_HEARTBEAT_INTERVAL = env_int("BERTH_HEARTBEAT_INTERVAL", 10)
+BERTH_HEARTBEAT_STALE = env_int("BERTH_HEARTBEAT_STALE", 0)
+
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {"task": "deployments.tasks.reconcile", "schedule": float(BERTH_RECONCILE_INTERVAL)},
 }

@@ -16,6 +16,7 @@ from console.views import (
     dashboard,
     editor,
     gateway,
+    health,
     hosts,
     logs,
     service_page,
@@ -26,7 +27,7 @@ from console.views import (
 
 urlpatterns = [
     path("", common.home, name="home"),
-    path("healthz", common.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from berth_cli.client import CliError, Client, service_path
+from berth_cli.client import Client, CliError, service_path
 from berth_cli.commands.base import add_command, wait_flags
 from berth_cli.output import say
 from berth_cli.wait import wait_gone

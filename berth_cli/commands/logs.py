@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.client
 import sys
 
-from berth_cli.client import CliError, Client, service_path
+from berth_cli.client import Client, CliError, service_path
 from berth_cli.commands.base import add_command
 
 EPILOG = """\

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from berth_cli.client import CliError, Client, service_path
+from berth_cli.client import Client, CliError, service_path
 from berth_cli.commands.base import add_command, json_flag
 from berth_cli.output import print_json, say
 

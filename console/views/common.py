@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.http import content_disposition_header
 
@@ -49,10 +49,6 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("service-list")
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"ok": True})
 
 
 def add_errors(form: Any, exc: ConfigInvalid | Conflict) -> None:

@@ -20,6 +20,7 @@ from django.db import close_old_connections
 from django.db.models import F
 from django.utils import timezone
 
+from deployments import heartbeats
 from deployments.choices import InstanceStatus
 from deployments.engine import hosts, tasks
 from deployments.engine.containers import main_container
@@ -98,6 +99,7 @@ class Prober:
     def run_forever(self) -> None:
         log.info("prober started")
         while True:
+            heartbeats.beat("prober")
             try:
                 self.run_once()
             except Exception:  # keep probing: one bad pass must not stop health checking

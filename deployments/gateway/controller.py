@@ -27,6 +27,7 @@ from pathlib import Path
 
 from django.db import close_old_connections
 
+from deployments import heartbeats
 from deployments.gateway import render
 from deployments.gateway.haproxy import HAProxyError, RuntimeAPI
 from deployments.gateway.metrics import LogReader, TrafficCollector
@@ -96,6 +97,7 @@ class Controller:
 
     def run_forever(self) -> None:
         while not self.stopping:
+            heartbeats.beat("gateway")
             started = time.monotonic()
             try:
                 self.tick()

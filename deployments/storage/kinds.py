@@ -16,6 +16,7 @@ from django.conf import settings
 from deployments import selectors
 from deployments.registries import pinned_tag, registry_auth_for
 from deployments.runtime import LABEL_INSTALLATION, RuntimeFailure
+from deployments.storage import git as git_repo
 from deployments.storage import s3
 from deployments.storage.checks import _no_store, host_path_refusal
 from deployments.storage.context import (
@@ -129,7 +130,7 @@ def mount_nfs(ctx: MountContext, position: int, entry: dict) -> dict:
 
 def mount_git(ctx: MountContext, position: int, entry: dict) -> dict:
     git = entry["git"]
-    url = git.clean_url(git["repo"])[0]
+    url = git_repo.clean_url(git["repo"])[0]
     what = f"branch {git['branch']}" if git.get("branch") else "default branch"
     if git.get("commit"):
         what = f"commit {git['commit']}"
@@ -145,10 +146,10 @@ def mount_git(ctx: MountContext, position: int, entry: dict) -> dict:
     )
     target = ctx.local_path(volume)
     if target is not None:
-        commit = git.clone(dest=target, **options)
+        commit = git_repo.clone(dest=target, **options)
     else:
         with tempfile.TemporaryDirectory(prefix="berth-clone-") as scratch:
-            commit = git.clone(dest=Path(scratch) / "repo", **options)
+            commit = git_repo.clone(dest=Path(scratch) / "repo", **options)
             ctx.runtime.volume_put_archive(volume.name, _tar_directory(Path(scratch) / "repo", tick), labels=ctx.labels)
     seconds = time.monotonic() - started
     ctx.event("MountReady", f"{label}: cloned {commit[:12]} in {seconds:.1f}s (read-only)")

@@ -1,15 +1,14 @@
-"""`make run`: start Berth's processes in the foreground with prefixed logs; Ctrl-C stops them all.
+"""`make run`: Berth's processes under supervisord, in the foreground with prefixed logs; Ctrl-C stops them all.
 
-Starts Redis and dockerd when none answers, registers the local Docker engine as
-host `local`, then web (gunicorn), the Celery worker, beat and the prober. Only
-processes started here are stopped here.
+The process set is console/processes.py (the same one `manage.py deploy_units` turns into systemd
+units). Redis and dockerd are added only when none answers. A process that dies is restarted by
+supervisord; one that keeps dying at start is reported and left down while the rest run on
+(console/supervise.py).
 """
 
 import os
-import shutil
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -20,8 +19,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-COLOURS = ["\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m", "\033[31m"]
-RESET = "\033[0m"
+from console import processes
+from console.supervise import Foreground
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -45,112 +44,86 @@ def _docker_answers(socket_path: str) -> bool:
 
 
 class Command(BaseCommand):
-    help = "Run web, worker, beat and the prober (and Redis, dockerd if needed) in the foreground; Ctrl-C stops all."
+    help = "Run web, worker, beat, the prober and the gateway (and Redis, dockerd if needed) under supervision."
 
     def add_arguments(self, parser):
         parser.add_argument("--bind", default=os.environ.get("BERTH_BIND", "127.0.0.1:8000"))
 
     def handle(self, *args, bind: str, **options):
-        self.children: list[tuple[str, subprocess.Popen]] = []
-        self.lock = threading.Lock()
-        self.stopping = False
-        # Explicit handlers: a shell that starts us in the background makes SIGINT ignored otherwise.
-        signal.signal(signal.SIGTERM, lambda *_: self._stop_all())
-        signal.signal(signal.SIGINT, lambda *_: self._stop_all())
-        python = sys.executable
         base = Path(settings.BASE_DIR)
         var = base / "var"
-        var.mkdir(exist_ok=True)
-
         redis = urlparse(settings.REDIS_URL)
         redis_host, redis_port = redis.hostname or "127.0.0.1", redis.port or 6379
-        if not _port_open(redis_host, redis_port):
-            server = shutil.which("redis-server") or "/usr/bin/redis-server"
-            self._spawn("redis", [server, "--port", str(redis_port), "--bind", redis_host, "--save", "", "--appendonly", "no"])
-            self._wait_port("redis", redis_host, redis_port)
+        docker_socket = settings.BERTH_LOCAL_DOCKER_URL.removeprefix("unix://")
+        web_host, web_port = bind.rsplit(":", 1)
+        values = {
+            "python": sys.executable,
+            "base": str(base),
+            "var": str(var),
+            "bind": bind,
+            "redis_host": redis_host,
+            "redis_port": str(redis_port),
+            "docker_socket": docker_socket,
+        }
+        needs_redis = not _port_open(redis_host, redis_port)
+        needs_docker = settings.BERTH_LOCAL_DOCKER_URL.startswith("unix://") and not _docker_answers(docker_socket)
+        chosen = processes.for_run(redis=needs_redis, dockerd=needs_docker)
+        if needs_redis:
+            (var / "redis" / str(redis_port)).mkdir(parents=True, exist_ok=True)
+        # One directory per web port, so a second `make run` (or a test) in this checkout does not collide.
+        run_dir = var / "run" / web_port
+        run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fg = Foreground(chosen, values, run_dir=run_dir, base=base)
 
-        if settings.BERTH_LOCAL_DOCKER_URL.startswith("unix://"):
-            socket_path = settings.BERTH_LOCAL_DOCKER_URL[len("unix://"):]
-            if not _docker_answers(socket_path):
-                dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
-                self._spawn("dockerd", [dockerd, "-H", f"unix://{socket_path}"])
-                self._wait(lambda: _docker_answers(socket_path), "dockerd", timeout=60)
-        call_command("register_local_host", stdout=self.stdout)
+        stopping = threading.Event()
+        # Explicit handlers: a shell that starts us in the background makes SIGINT ignored otherwise.
+        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: stopping.set())
+        fg.start_supervisord()
+        try:
+            if needs_redis:
+                fg.start("redis")
+                self._wait(lambda: _port_open(redis_host, redis_port), "redis", stopping)
+            if needs_docker:
+                fg.start("dockerd")
+                self._wait(lambda: _docker_answers(docker_socket), "dockerd", stopping, timeout=60)
+            if not stopping.is_set():
+                call_command("register_local_host", stdout=self.stdout)
+            for process in processes.own():
+                if not stopping.is_set():
+                    fg.start(process.name)
+            watcher = threading.Thread(target=fg.watch, args=(stopping,), daemon=True)
+            watcher.start()
+            self._wait(lambda: _port_open(web_host or "127.0.0.1", int(web_port)), "web", stopping)
+            if not stopping.is_set():
+                with fg.lock:
+                    self._banner(web_host, web_port, run_dir)
+            while not stopping.is_set():
+                if fg.supervisord.poll() is not None:
+                    self.stderr.write(f"supervisord exited with code {fg.supervisord.returncode}; stopping")
+                    break
+                time.sleep(0.3)
+        finally:
+            stopping.set()
+            code = fg.stop(timeout=max(p.stop_wait for p in chosen) + 15)
+        sys.exit(code)
 
-        self._spawn(
-            "web",
-            [python, "-m", "gunicorn", "console.wsgi", "--bind", bind, "--workers", "3", "--access-logfile", "-"],
-        )
-        self._spawn(
-            "worker",
-            [python, "-m", "celery", "-A", "console", "worker", "--loglevel", "INFO", "--concurrency", "2"],
-        )
-        self._spawn(
-            "beat",
-            [python, "-m", "celery", "-A", "console", "beat", "--loglevel", "INFO",
-             "--schedule", str(var / "celerybeat-schedule")],
-        )
-        self._spawn("prober", [python, str(base / "manage.py"), "prober"])
-        self._spawn("gateway", [python, str(base / "manage.py"), "gateway"])
-        self._wait_port("web", *bind.rsplit(":", 1))
-        host, port = bind.rsplit(":", 1)
+    def _banner(self, host: str, port: str, run_dir: Path) -> None:
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         self.stdout.write(
             f"\nBerth is up:\n  console   http://{shown}:{port}/\n  API docs  http://{shown}:{port}/api/docs/\n"
             f"  gateway   {settings.BERTH_INTERNET_ENDPOINT}/api/predict/<service>\n"
-            f"  admin     http://{shown}:{port}/admin/\nPress Ctrl-C to stop everything.\n"
+            f"  admin     http://{shown}:{port}/admin/\n  health    http://{shown}:{port}/healthz?full=1\n"
+            f"  processes .venv/bin/supervisorctl -c {run_dir / 'supervisord.conf'} status\n"
+            "Press Ctrl-C to stop everything.\n"
         )
-        try:
-            while not self.stopping:
-                for name, proc in list(self.children):
-                    if proc.poll() is not None:
-                        self.stderr.write(f"{name} exited with code {proc.returncode}; stopping everything")
-                        self._stop_all()
-                        sys.exit(1)
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self._stop_all()
+        self.stdout.flush()
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
-        colour = COLOURS[len(self.children) % len(COLOURS)]
-        prefix = f"{colour}{name:>7} |{RESET} " if sys.stdout.isatty() else f"{name:>7} | "
-        proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-            start_new_session=True,  # Ctrl-C reaches us only; we stop children in order
-        )
-        self.children.append((name, proc))
-
-        def pump():
-            for line in proc.stdout:
-                with self.lock:
-                    sys.stdout.write(prefix + line)
-                    sys.stdout.flush()
-
-        threading.Thread(target=pump, daemon=True).start()
-
-    def _wait_port(self, name: str, host: str, port, timeout: float = 30) -> None:
-        self._wait(lambda: _port_open(host or "127.0.0.1", int(port)), f"{name} on {host}:{port}", timeout=timeout)
-
-    def _wait(self, ready, what: str, timeout: float = 30) -> None:
+    def _wait(self, ready, what: str, stopping: threading.Event, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not stopping.is_set():
             if ready():
                 return
             time.sleep(0.2)
-        self.stderr.write(f"{what} did not come up within {timeout:.0f}s")
-
-    def _stop_all(self) -> None:
-        if self.stopping:
-            return
-        self.stopping = True
-        for _, proc in reversed(self.children):
-            if proc.poll() is None:
-                proc.terminate()
-        deadline = time.monotonic() + 10
-        for _, proc in reversed(self.children):
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        if not stopping.is_set():
+            self.stderr.write(f"{what} did not come up within {timeout:.0f}s")
