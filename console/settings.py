@@ -223,8 +223,25 @@ BERTH_EXTRA_CA_BUNDLE = env_str("BERTH_EXTRA_CA_BUNDLE", "")
 BERTH_HEARTBEAT_INTERVAL = env_int("BERTH_HEARTBEAT_INTERVAL", 10)
 BERTH_HEARTBEAT_STALE = env_int("BERTH_HEARTBEAT_STALE", 0)
 
+# --- alerts (deployments/engine/alerts.py, docs/operations.md) --------------------------------
+# Where links in alerts point; webhooks time out after BERTH_ALERT_TIMEOUT s; a failed delivery is
+# retried after BERTH_ALERT_RETRY_SECONDS, doubling, five times. E-mail goes through Django's backend
+# (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL).
+BERTH_CONSOLE_URL = env_str("BERTH_CONSOLE_URL", f"http://{env_str('BERTH_BIND', '127.0.0.1:8000')}")
+BERTH_ALERT_INTERVAL = float(env_str("BERTH_ALERT_INTERVAL", "5"))
+BERTH_ALERT_TIMEOUT = float(env_str("BERTH_ALERT_TIMEOUT", "5"))
+BERTH_ALERT_RETRY_SECONDS = env_int("BERTH_ALERT_RETRY_SECONDS", 10)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "berth@localhost")
+
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {"task": "deployments.tasks.reconcile", "schedule": float(BERTH_RECONCILE_INTERVAL)},
+    "alerts": {"task": "deployments.tasks.alerts", "schedule": BERTH_ALERT_INTERVAL},
 }
 
 # --- gateway ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
 from console.views import (
+    alerts,
     api_keys,
     common,
     dashboard,
@@ -90,6 +91,10 @@ urlpatterns = [
     path(
         "workspaces/<slug:slug>/object-stores/<str:name>/check", storage.object_store_check, name="object-store-check"
     ),
+    path("workspaces/<slug:slug>/alerts/", alerts.alert_channel_list, name="alert-channel-list"),
+    path("workspaces/<slug:slug>/alerts/-/new", alerts.alert_channel_create, name="alert-channel-create"),
+    path("workspaces/<slug:slug>/alerts/<str:name>/test", alerts.alert_channel_test, name="alert-channel-test"),
+    path("workspaces/<slug:slug>/alerts/<str:name>/delete", alerts.alert_channel_delete, name="alert-channel-delete"),
     # personal and administrative pages
     path("api-keys/", api_keys.api_key_list, name="api-key-list"),
     path("api-keys/new", api_keys.api_key_create, name="api-key-create"),

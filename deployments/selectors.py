@@ -6,6 +6,8 @@ from django.db.models import Count, Q, QuerySet, Sum
 from deployments.choices import EventType, InstanceStatus, Role
 from deployments.errors import NotFound
 from deployments.models import (
+    AlertChannel,
+    AlertDelivery,
     ApiKey,
     DockerHost,
     Event,
@@ -183,3 +185,21 @@ def object_store_for_mount(*, workspace: Workspace, config: dict, entry: dict) -
     if name:
         return workspace.object_stores.filter(name=name).first()
     return workspace.object_stores.filter(is_default=True).first()
+
+
+def alert_channel_list(*, workspace: Workspace) -> QuerySet[AlertChannel]:
+    return workspace.alert_channels.all()
+
+
+def alert_channel_get(*, workspace: Workspace, name: str) -> AlertChannel:
+    channel = workspace.alert_channels.filter(name=name).first()
+    if channel is None:
+        raise NotFound(f"no alert channel named {name!r} in workspace {workspace.name!r}")
+    return channel
+
+
+def alert_delivery_list(*, workspace: Workspace, limit: int = 20) -> list[AlertDelivery]:
+    """The workspace's latest deliveries, newest first (failures show why)."""
+    return list(
+        AlertDelivery.objects.filter(channel__workspace=workspace).select_related("channel", "incident__service")[:limit]
+    )

@@ -94,3 +94,15 @@ class ObjectStoreForm(forms.Form):
     access_key_id = forms.CharField(label="Access key ID", max_length=255)
     secret_access_key = forms.CharField(label="Secret access key", widget=forms.PasswordInput)
     is_default = forms.BooleanField(label="Default for this workspace's oss mounts", required=False)
+
+
+class AlertChannelForm(forms.Form):
+    name = forms.CharField(max_length=63, help_text="e.g. oncall-slack")
+    kind = forms.ChoiceField(choices=[("webhook", "Webhook (JSON POST)"), ("email", "E-mail")])
+    url = forms.CharField(
+        required=False,
+        label="Webhook URL",
+        widget=forms.URLInput(attrs={"placeholder": "https://hooks.example.com/…", "autocomplete": "off"}),
+        help_text="for a webhook: stored encrypted, never shown again",
+    )
+    emails = forms.CharField(required=False, label="E-mail addresses", help_text="for e-mail: comma-separated")

@@ -7,7 +7,7 @@ otherwise be taken by `services/<name>/<action>`: those come first.
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from deployments.api import api_keys, gateway, instances, services, storage, workspaces
+from deployments.api import alerts, api_keys, gateway, instances, services, storage, workspaces
 
 urlpatterns = [
     path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
@@ -58,6 +58,18 @@ urlpatterns = [
         storage.ObjectStoreCheckView.as_view(),
         name="api-object-store-check",
     ),
+    path("workspaces/<slug:slug>/alert-channels", alerts.AlertChannelListView.as_view(), name="api-alert-channels"),
+    path(
+        "workspaces/<slug:slug>/alert-channels/<str:name>",
+        alerts.AlertChannelDetailView.as_view(),
+        name="api-alert-channel",
+    ),
+    path(
+        "workspaces/<slug:slug>/alert-channels/<str:name>/test",
+        alerts.AlertChannelTestView.as_view(),
+        name="api-alert-channel-test",
+    ),
+    path("workspaces/<slug:slug>/alert-deliveries", alerts.AlertDeliveryListView.as_view(), name="api-alert-deliveries"),
     path("api-keys", api_keys.ApiKeyListView.as_view(), name="api-keys"),
     path("api-keys/<int:key_id>", api_keys.ApiKeyDetailView.as_view(), name="api-key"),
 ]

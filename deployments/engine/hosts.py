@@ -13,7 +13,8 @@ from deployments.choices import (
     HostStatus,
     InstanceStatus,
 )
-from deployments.models import DockerHost
+from deployments.events import event_record
+from deployments.models import DockerHost, Service
 from deployments.runtime import Runtime, RuntimeFailure
 from deployments.runtime.docker import DockerRuntime
 
@@ -56,9 +57,17 @@ def host_refresh(*, host: DockerHost) -> DockerHost:
     try:
         info = host_runtime(host).info()
     except RuntimeFailure as exc:
-        DockerHost.objects.filter(pk=host.pk).exclude(status=HostStatus.DRAINING).update(
+        became = DockerHost.objects.filter(pk=host.pk, status=HostStatus.READY).update(
             status=HostStatus.UNREACHABLE, message=str(exc)
         )
+        DockerHost.objects.filter(pk=host.pk, status=HostStatus.UNREACHABLE).update(message=str(exc))
+        if became:
+            # Said once, on every service with instances there (the alerts read these events).
+            for service in Service.objects.filter(instances__host=host).distinct():
+                event_record(
+                    service=service, reason="HostUnreachable", warning=True,
+                    message=f"host {host.name} does not answer: {exc}",
+                )
         host.refresh_from_db()
         return host
     updates = {"cpus": info.cpus, "memory_mb": info.memory_bytes // (1024 * 1024), "last_heartbeat": timezone.now(), "message": ""}

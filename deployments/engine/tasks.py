@@ -8,6 +8,7 @@ import logging
 
 from celery import shared_task
 
+from deployments.engine.alerts import alerts_dispatch_pass
 from deployments.engine.converge import service_converge
 from deployments.engine.jobs import deployment_execute, deployment_restart_execute
 from deployments.engine.reconcile import reconcile_pass
@@ -38,3 +39,11 @@ def reconcile_task() -> None:
     """Periodic (beat): desired state in the DB vs containers on every host."""
     stats = reconcile_pass()
     log.debug("reconcile: %s", stats)
+
+
+@shared_task(name="deployments.tasks.alerts", ignore_result=True, expires=30)
+def alerts_task() -> None:
+    """Periodic (beat): events into incidents, incidents into deliveries, deliveries sent or retried."""
+    stats = alerts_dispatch_pass()
+    if stats["opened"] or stats["failed"]:
+        log.info("alerts: %s", stats)

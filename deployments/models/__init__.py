@@ -5,6 +5,15 @@ Models keep app label `deployments` and their table names: moving a class betwee
 changes no table.
 """
 
+from deployments.models.alerts import (
+    AlertChannel,
+    AlertCursor,
+    AlertDelivery,
+    AlertIncident,
+    AlertKind,
+    ChannelKind,
+    DeliveryStatus,
+)
 from deployments.models.gateway import TrafficSample
 from deployments.models.hosts import DockerHost
 from deployments.models.services import Deployment, Event, Instance, Service, ServiceVersion
@@ -12,6 +21,13 @@ from deployments.models.storage import AddressingStyle, InstanceMount, ObjectSto
 from deployments.models.workspaces import ApiKey, Membership, Profile, RegistryCredential, Workspace
 
 __all__ = [
+    "AlertChannel",
+    "AlertCursor",
+    "AlertDelivery",
+    "AlertIncident",
+    "AlertKind",
+    "ChannelKind",
+    "DeliveryStatus",
     "AddressingStyle",
     "ApiKey",
     "Deployment",

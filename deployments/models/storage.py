@@ -1,6 +1,6 @@
 """Storage tables: a workspace's object-store connections, and the mounts each instance got.
 
-Writes go through deployments.storage_stores (connections) and deployments.storage (mounts).
+Writes go through deployments.actions.object_stores (connections) and deployments.storage (mounts).
 """
 
 from django.db import models
