@@ -106,9 +106,13 @@ def parked_keys(key_file: Path) -> list[str]:
     return [read_key(parked)] if parked.exists() else []
 
 
-def write_key(path: Path, value: str) -> None:
-    """Replace the key in `path` atomically (0600): readers see the old key or the new one, never half."""
-    private_dir(path.parent)
+def write_key(path: Path, value: str, *, private_parent: bool = True) -> None:
+    """Replace the key in `path` atomically (0600): readers see the old key or the new one, never half.
+
+    The parent directory is made 0700 unless `private_parent` is False (a directory someone else owns).
+    """
+    if private_parent:
+        private_dir(path.parent)
     tmp = _write_temp(path.parent, value)
     os.replace(tmp, path)
     _fsync_dir(path.parent)
