@@ -153,3 +153,30 @@ def test_decrypt_never_writes_under_an_old_key(settings):
     token = crypto.encrypt("x")
     assert decrypts_under(K2, token) and not decrypts_under(K1, token)
     assert decrypt(token) == "x"
+
+
+def test_an_upgraded_install_reads_secrets_stored_under_the_old_default_and_rotation_retires_it(tmp_path):
+    """Before key files, `make run` encrypted with the public constant (SECRET_KEY's old default)."""
+    from tests.operations.conftest import installation_env, manage, run
+
+    var = tmp_path / "var"
+    old_install = installation_env(var, SECRET_KEY=LEGACY_DEV_SECRET_KEY, BERTH_ENCRYPTION_KEY=LEGACY_DEV_SECRET_KEY)
+    manage("migrate", "--noinput", "-v0", env=old_install)
+    before = run(["tests/operations/installation.py", "populate"], old_install).stdout.strip().splitlines()[-1]
+
+    upgraded = installation_env(var)  # no key in the environment: key files are generated
+    read = run(["tests/operations/installation.py", "inspect"], upgraded)
+    assert read.stdout.strip().splitlines()[-1] == before
+    assert "run manage.py rotate_encryption_key" in read.stderr
+    manage("rotate_encryption_key", env=upgraded)
+    check = (
+        "import django; django.setup(); from deployments.models import Service; "
+        "from django.db.models import TextField; from django.db.models.functions import Cast; "
+        "print(Service.objects.annotate(raw=Cast('token', TextField())).values_list('raw', flat=True).get())"
+    )
+    raw = run(["-c", check], upgraded).stdout.strip()
+    assert not decrypts_under(LEGACY_DEV_SECRET_KEY, raw)
+    assert decrypts_under((var / "encryption_key").read_text().strip(), raw)
+    after = run(["tests/operations/installation.py", "inspect"], upgraded)
+    assert after.stdout.strip().splitlines()[-1] == before
+    assert "rotate_encryption_key" not in after.stderr
