@@ -1,8 +1,9 @@
 """Berth settings, read from the environment.
 
 Every value has a default that runs out of the box on one machine (SQLite file,
-Redis on localhost, the local dockerd). `BERTH_ENV=production` refuses to start
-without a real SECRET_KEY. Any `NAME` can also be given as `NAME_FILE` (a path
+Redis on localhost, the local dockerd); keys not given are generated into private
+files under var/ (docs/backup.md). `BERTH_ENV=production` refuses to start without
+a real SECRET_KEY, and with short or published keys. Any `NAME` can also be given as `NAME_FILE` (a path
 whose contents are the value), for secrets mounted as files.
 """
 
