@@ -38,7 +38,10 @@ def private_dir(path: Path) -> Path:
     """Make `path` (and parents) exist with the directory itself at mode 0700."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     if path.stat().st_mode & 0o777 != 0o700:
-        os.chmod(path, 0o700)
+        try:
+            os.chmod(path, 0o700)
+        except PermissionError:
+            pass  # someone else's directory (a read-only look at an install): creating keys there fails loudly
     return path
 
 

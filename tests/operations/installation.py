@@ -35,6 +35,9 @@ from deployments.models import (  # noqa: E402
 )
 
 API_KEY = "berth_restore-test-key-0123456789abcdef"
+# The service's name and image: a docker test gives a real image and a name its cleanup recognises.
+SERVICE = os.environ.get("BERTH_TEST_SERVICE", "svc_a")
+IMAGE = os.environ.get("BERTH_TEST_IMAGE", "repo/app:1")
 
 
 def populate() -> None:
@@ -55,14 +58,18 @@ def populate() -> None:
     )
     host = DockerHost.objects.create(name="local", url="unix:///var/run/docker.sock", tls_key="-----PEM KEY-----")
     service = Service.objects.create(
-        name="svc_a",
+        name=SERVICE,
         workspace=workspace,
         token="service-token-abc",
         status=ServiceStatus.RUNNING,
         instance=2,
         latest_version_number=2,
     )
-    config = {"name": "svc_a", "containers": [{"image": "repo/app:1", "port": 8000}]}
+    config = {
+        "name": SERVICE,
+        "containers": [{"image": IMAGE, "command": "httpd -f -p 8000", "port": 8000}],
+        "metadata": {"instance": 2},
+    }
     for number in (1, 2):
         version = ServiceVersion.objects.create(
             service=service, number=number, config=config, secrets={"dockerAuth": f"robot:pw-{number}"}
@@ -74,7 +81,7 @@ def populate() -> None:
             version=version,
             host=host,
             ordinal=ordinal,
-            name=f"berth-svc_a-2-{ordinal}",
+            name=f"berth-{SERVICE}-2-{ordinal}",
             container_id=f"deadbeef{ordinal}",
             host_port=30000 + ordinal,
             status=InstanceStatus.RUNNING,
@@ -94,10 +101,21 @@ def services_needing_convergence() -> list[int]:
     return find()
 
 
+def reconcile() -> dict:
+    """One reconcile pass, as beat runs it; then where each instance's container is."""
+    try:
+        from deployments.engine import reconcile_pass
+    except ImportError:  # after the engine became a package
+        from deployments.engine.reconcile import reconcile_pass
+    stats = reconcile_pass()
+    instances = Instance.objects.values_list("name", "container_id", "status")
+    return {"stats": stats, "instances": [list(row) for row in instances]}
+
+
 def inspect() -> dict:
     client = APIClient()
     answer = client.get("/api/v1/services", HTTP_AUTHORIZATION=f"Bearer {API_KEY}", HTTP_HOST="localhost")
-    service = Service.objects.filter(name="svc_a").select_related("current_version").first()
+    service = Service.objects.filter(name=SERVICE).select_related("current_version").first()
     return {
         "users": sorted(get_user_model().objects.values_list("username", flat=True)),
         "services": {s.name: s.token for s in Service.objects.all()},
@@ -120,6 +138,9 @@ def inspect() -> dict:
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "reconcile":
+        print(json.dumps(reconcile(), sort_keys=True))
+        sys.exit(0)
     if sys.argv[1] == "populate":
         populate()
     print(json.dumps(inspect(), sort_keys=True))

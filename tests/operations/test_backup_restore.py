@@ -148,3 +148,45 @@ def test_a_postgresql_installation_round_trips_through_pg_dump_and_pg_restore(tm
         assert (after["api_key_status"], after["instances"], after["needs_convergence"]) == (200, 0, ["svc_a"])
     finally:
         stack.stop(proc)
+
+
+@pytest.mark.docker
+@pytest.mark.redis
+def test_after_a_restore_reconcile_recreates_the_instances_on_this_machines_docker(tmp_path, busybox_image):
+    """The archive's instance rows name containers of the old machine: the restored installation
+    starts its own, on the real dockerd, at the first reconcile pass."""
+    import docker
+
+    installation = f"test-{stack.RUN_ID}-restore"
+    service = f"t{stack.RUN_ID}_restored"
+    redis_proc, redis_url = stack.start_redis()
+    extra = {"BERTH_TEST_SERVICE": service, "BERTH_TEST_IMAGE": busybox_image, "BERTH_INSTALLATION": installation}
+    client = docker.from_env()
+    try:
+        source_env = installation_env(tmp_path / "source", **extra)
+        manage("migrate", "--noinput", "-v0", env=source_env)
+        fingerprint(source_env, "populate")
+        archive = tmp_path / "b.tar.gz"
+        manage("backup", str(archive), env=source_env)
+
+        target_env = installation_env(tmp_path / "target", REDIS_URL=redis_url, **extra)
+        manage("restore", str(archive), env=target_env)
+        assert client.containers.list(all=True, filters={"label": f"berth.installation={installation}"}) == []
+        passed = json.loads(run([SCRIPT, "reconcile"], target_env).stdout.strip().splitlines()[-1])
+
+        assert passed["stats"]["converged"] == 1, passed
+        containers = {
+            c.id: c
+            for c in client.containers.list(
+                filters={"label": f"berth.installation={installation}", "status": "running"}
+            )
+        }
+        assert len(passed["instances"]) == 2, passed
+        for name, container_id, status in passed["instances"]:
+            assert status == "Running" and container_id in containers, (name, passed)
+            assert containers[container_id].labels["berth.service"] == service
+            assert container_id not in ("deadbeef1", "deadbeef2")
+    finally:
+        for container in client.containers.list(all=True, filters={"label": f"berth.installation={installation}"}):
+            container.remove(force=True, v=True)
+        stack.stop(redis_proc)
