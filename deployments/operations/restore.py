@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -62,6 +63,19 @@ def _read(tar: tarfile.TarFile, name: str) -> bytes | None:
     return tar.extractfile(info).read()
 
 
+def _extract(tar: tarfile.TarFile, name: str, target: Path) -> bool:
+    """Stream a regular-file member into `target` (a private temp dir); False when it is missing."""
+    try:
+        info = tar.getmember(name)
+    except KeyError:
+        return False
+    if not info.isfile():
+        raise RestoreError(f"archive member {name} is not a regular file")
+    with tar.extractfile(info) as source, open(target, "wb") as sink:
+        shutil.copyfileobj(source, sink, 1024 * 1024)
+    return True
+
+
 def database_has_data() -> bool:
     """True when the target DB holds users or any Berth row (a migrated but unused DB is empty)."""
     from django.apps import apps
@@ -71,39 +85,33 @@ def database_has_data() -> bool:
     return any(m._meta.db_table in tables and m._base_manager.exists() for m in models)
 
 
-def _restore_sqlite(data: bytes) -> None:
+def _restore_sqlite(copy: Path) -> None:
     target = str(settings.DATABASES["default"]["NAME"])
     connection.close()
-    with tempfile.TemporaryDirectory(prefix="berth-restore-") as tmp:
-        copy = Path(tmp) / "berth.sqlite3"
-        copy.write_bytes(data)
-        # The backup API replaces the target's pages in place, WAL included: no file juggling.
-        sqlite_copy(str(copy), Path(target))
+    # The backup API replaces the target's pages in place, WAL included: no file juggling.
+    sqlite_copy(str(copy), Path(target))
     keyfiles.private_sqlite_file(target)
 
 
-def _restore_postgres(data: bytes) -> None:
+def _restore_postgres(dump: Path) -> None:
     connection.close()
     args, env = pg_env()
-    with tempfile.TemporaryDirectory(prefix="berth-restore-") as tmp:
-        dump = Path(tmp) / "berth.pgdump"
-        dump.write_bytes(data)
-        done = subprocess.run(
-            [
-                pg_binary("pg_restore"),
-                "--clean",
-                "--if-exists",
-                "--no-owner",
-                "--no-privileges",
-                "--single-transaction",
-                "--exit-on-error",
-                *args,
-                str(dump),
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
+    done = subprocess.run(
+        [
+            pg_binary("pg_restore"),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            "--exit-on-error",
+            *args,
+            str(dump),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise RestoreError(f"pg_restore failed: {done.stderr.strip()}")
 
@@ -152,11 +160,13 @@ def reconverge() -> tuple[int, int]:
 
 
 def verify_secrets() -> int:
-    """Decrypt every stored secret through the ORM; raises ValueError naming the column if one fails."""
+    """Decrypt every stored secret through the ORM; raises RestoreError naming the column if one fails."""
     checked = 0
     for model, fld in encrypted_fields():
-        for _value in model._base_manager.exclude(**{fld.name: ""}).values_list(fld.name, flat=True).iterator():
-            checked += 1
+        try:
+            checked += sum(1 for value in model._base_manager.values_list(fld.name, flat=True).iterator() if value)
+        except ValueError as exc:
+            raise RestoreError(f"{model._meta.db_table}.{fld.column}: {exc}") from exc
     return checked
 
 
@@ -166,7 +176,7 @@ def restore(path: Path, *, force: bool = False) -> RestoreResult:
         tar = tarfile.open(path, mode="r:gz")
     except (OSError, tarfile.TarError) as exc:
         raise RestoreError(f"{path} is not a Berth backup archive: {exc}") from exc
-    with tar:
+    with tar, tempfile.TemporaryDirectory(prefix="berth-restore-") as tmp:  # 0700
         manifest = json.loads(_read(tar, "manifest.json") or b"{}")
         if manifest.get("format") != FORMAT or manifest.get("version", 0) > VERSION:
             raise RestoreError(
@@ -180,25 +190,27 @@ def restore(path: Path, *, force: bool = False) -> RestoreResult:
             raise RestoreError(
                 "the target database is not empty; restore into a fresh one, or pass --force to replace it"
             )
-        member = SQLITE_MEMBER if connection.vendor == "sqlite" else PG_MEMBER
-        data = _read(tar, member)
         secret_key = (_read(tar, "keys/secret_key") or b"").decode().strip()
         encryption_key = (_read(tar, "keys/encryption_key") or b"").decode().strip()
         old_keys = keyfiles.split_keys((_read(tar, "keys/encryption_old_keys") or b"").decode())
         tls = _read(tar, TLS_MEMBER)
-    if data is None or not secret_key or not encryption_key:
-        raise RestoreError(f"{path} lacks its database or key material; it is incomplete")
-    if not settings.BERTH_ENCRYPTION_KEY_FROM_FILE and encryption_key not in (
-        settings.BERTH_ENCRYPTION_KEY,
-        *settings.BERTH_ENCRYPTION_OLD_KEYS,
-    ):
-        raise RestoreError(
-            "BERTH_ENCRYPTION_KEY is set and differs from the archive's key (keys/encryption_key in the archive): "
-            "set it to that key, or add that key to BERTH_ENCRYPTION_OLD_KEYS and run rotate_encryption_key after"
-        )
+        if not secret_key or not encryption_key:
+            raise RestoreError(f"{path} lacks its key material; it is incomplete")
+        if not settings.BERTH_ENCRYPTION_KEY_FROM_FILE and encryption_key not in (
+            settings.BERTH_ENCRYPTION_KEY,
+            *settings.BERTH_ENCRYPTION_OLD_KEYS,
+        ):
+            raise RestoreError(
+                "BERTH_ENCRYPTION_KEY is set and differs from the archive's key (keys/encryption_key in the "
+                "archive): set it to that key, or add that key to BERTH_ENCRYPTION_OLD_KEYS and run "
+                "rotate_encryption_key after"
+            )
+        dumped = Path(tmp) / "database"
+        if not _extract(tar, SQLITE_MEMBER if connection.vendor == "sqlite" else PG_MEMBER, dumped):
+            raise RestoreError(f"{path} lacks its database dump; it is incomplete")
 
-    result = RestoreResult(manifest=manifest)
-    (_restore_sqlite if connection.vendor == "sqlite" else _restore_postgres)(data)
+        result = RestoreResult(manifest=manifest)
+        (_restore_sqlite if connection.vendor == "sqlite" else _restore_postgres)(dumped)
     _install_keys(secret_key=secret_key, encryption_key=encryption_key, notes=result.notes)
     call_command("migrate", "--noinput", verbosity=0)
     # Every secret moves to the restored key now, whichever key it was under at backup time (an old key
