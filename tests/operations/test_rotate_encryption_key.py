@@ -180,3 +180,23 @@ def test_an_upgraded_install_reads_secrets_stored_under_the_old_default_and_rota
     after = run(["tests/operations/installation.py", "inspect"], upgraded)
     assert after.stdout.strip().splitlines()[-1] == before
     assert "rotate_encryption_key" not in after.stderr
+
+
+def test_a_rotation_cut_short_after_its_commit_leaves_every_secret_readable(tmp_path):
+    """The new key is parked in encryption_key.next before the commit and moved after it: a crash in
+    between leaves rows under the parked key and the old key in the file. Settings read both."""
+    from tests.operations.conftest import installation_env, manage, run
+
+    var = tmp_path / "var"
+    committed = installation_env(var, BERTH_ENCRYPTION_KEY=K2)  # the rows as the committed rotation left them
+    manage("migrate", "--noinput", "-v0", env=committed)
+    before = run(["tests/operations/installation.py", "populate"], committed).stdout.strip().splitlines()[-1]
+    (var / "encryption_key").write_text(K1 + "\n")  # the move never happened
+    (var / "encryption_key.next").write_text(K2 + "\n")
+
+    restarted = installation_env(var)
+    assert run(["tests/operations/installation.py", "inspect"], restarted).stdout.strip().splitlines()[-1] == before
+    manage("rotate_encryption_key", env=restarted)  # running it again finishes the job
+    assert not (var / "encryption_key.next").exists()
+    assert (var / "encryption_key").read_text().strip() not in (K1, K2)
+    assert run(["tests/operations/installation.py", "inspect"], restarted).stdout.strip().splitlines()[-1] == before
