@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from console import keyfiles
+from deployments import keyfiles
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

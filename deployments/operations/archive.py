@@ -30,7 +30,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from console import keyfiles
+from deployments import keyfiles
 from deployments.crypto import read_keys
 
 FORMAT = "berth-backup"

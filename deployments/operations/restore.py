@@ -24,7 +24,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
-from console import keyfiles
+from deployments import keyfiles
 from deployments.crypto import encrypted_fields
 from deployments.operations.archive import (
     FORMAT,

@@ -15,7 +15,7 @@ from cryptography.fernet import InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import connection, transaction
 
-from console import keyfiles
+from deployments import keyfiles
 from deployments.crypto import encrypted_fields, fernet_for, read_keys
 
 

@@ -9,9 +9,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 import deployments.crypto as crypto
-from console.keyfiles import LEGACY_DEV_SECRET_KEY
 from deployments.choices import Role
 from deployments.crypto import decrypt, encrypted_fields, fernet_for
+from deployments.keyfiles import LEGACY_DEV_SECRET_KEY
 from deployments.models import (
     DockerHost,
     Membership,
