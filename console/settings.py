@@ -1,8 +1,9 @@
 """Berth settings, read from the environment.
 
 Every value has a default that runs out of the box on one machine (SQLite file,
-Redis on localhost, the local dockerd). `BERTH_ENV=production` refuses to start
-without a real SECRET_KEY. Any `NAME` can also be given as `NAME_FILE` (a path
+Redis on localhost, the local dockerd); keys not given are generated into private
+files under var/ (docs/backup.md). `BERTH_ENV=production` refuses to start without
+a real SECRET_KEY, and with short or published keys. Any `NAME` can also be given as `NAME_FILE` (a path
 whose contents are the value), for secrets mounted as files.
 """
 
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from deployments import keyfiles
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -56,18 +59,41 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 BERTH_ENV = env_str("BERTH_ENV", "development")
-DEBUG = env_bool("DEBUG", BERTH_ENV != "production")
+# Off unless asked for (DEBUG=1): a debug page shows settings and code to whoever reaches the port.
+DEBUG = env_bool("DEBUG", False)
 
-_DEV_SECRET_KEY = "berth-development-only-secret-key-do-not-use-in-production"
-SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY)
-if BERTH_ENV == "production" and SECRET_KEY in ("", _DEV_SECRET_KEY):
+# Generated secrets live here, files 0600 in a 0700 directory; `manage.py backup` carries them.
+BERTH_VAR_DIR = keyfiles.private_dir(Path(env_str("BERTH_VAR_DIR", str(BASE_DIR / "var"))))
+BERTH_SECRET_KEY_FILE = BERTH_VAR_DIR / "secret_key"
+BERTH_ENCRYPTION_KEY_FILE = BERTH_VAR_DIR / "encryption_key"
+
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY and BERTH_ENV == "production":
+    # Several machines must share one SECRET_KEY: production never generates its own.
     raise ImproperlyConfigured("SECRET_KEY must be set (or SECRET_KEY_FILE) when BERTH_ENV=production")
+SECRET_KEY = SECRET_KEY or keyfiles.read_or_create_key(BERTH_SECRET_KEY_FILE)
 
-# The key that encrypts stored secrets (registry passwords, tokens). Separate from
-# SECRET_KEY so that rotating sessions does not make stored secrets unreadable.
-BERTH_ENCRYPTION_KEY = env_str("BERTH_ENCRYPTION_KEY", SECRET_KEY)
+# The key that encrypts stored secrets (registry passwords, tokens). Separate from SECRET_KEY so that
+# rotating sessions does not make stored secrets unreadable. From the environment, else the key file.
+BERTH_ENCRYPTION_KEY = env_str("BERTH_ENCRYPTION_KEY", "")
+BERTH_ENCRYPTION_KEY_FROM_FILE = not BERTH_ENCRYPTION_KEY
+BERTH_ENCRYPTION_KEY = BERTH_ENCRYPTION_KEY or keyfiles.read_or_create_key(BERTH_ENCRYPTION_KEY_FILE)
+# Keys accepted for reading only, while `manage.py rotate_encryption_key` re-encrypts under the new one.
+BERTH_ENCRYPTION_OLD_KEYS = keyfiles.split_keys(env_str("BERTH_ENCRYPTION_OLD_KEYS", ""))
+# Before key files, the encryption key defaulted to SECRET_KEY, which defaulted to a public constant.
+# Secrets an older install stored that way stay readable (read only, with a warning to rotate), as do
+# secrets under a key a cut-short rotation parked.
+BERTH_ENCRYPTION_LEGACY_KEYS = (
+    [keyfiles.LEGACY_DEV_SECRET_KEY, SECRET_KEY, *keyfiles.parked_keys(BERTH_ENCRYPTION_KEY_FILE)]
+    if BERTH_ENCRYPTION_KEY_FROM_FILE
+    else []
+)
+if BERTH_ENV == "production":
+    keyfiles.check_strong("SECRET_KEY", SECRET_KEY)
+    keyfiles.check_strong("BERTH_ENCRYPTION_KEY", BERTH_ENCRYPTION_KEY)
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"] if DEBUG else ["localhost", "127.0.0.1"])
+# Derived from the address `make run` serves on (BERTH_BIND) unless set.
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", keyfiles.allowed_hosts_for_bind(env_str("BERTH_BIND", "127.0.0.1:8000")))
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -118,7 +144,7 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "console.wsgi.application"
 
-_default_db = f"sqlite:///{env_str('BERTH_SQLITE_PATH', str(BASE_DIR / 'var' / 'berth.sqlite3'))}"
+_default_db = f"sqlite:///{env_str('BERTH_SQLITE_PATH', str(BERTH_VAR_DIR / 'berth.sqlite3'))}"
 DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_db), conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout so the web process and workers do not trip over each
@@ -129,6 +155,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    keyfiles.private_sqlite_file(DATABASES["default"]["NAME"])
     # Tests use a file, not memory, so the worker and prober processes they start share it.
     # The pid keeps concurrent test runs on one machine apart.
     DATABASES["default"]["TEST"] = {

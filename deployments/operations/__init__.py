@@ -1,0 +1,1 @@
+"""Operating an installation: encryption key rotation, backup and restore (management commands' bodies)."""
