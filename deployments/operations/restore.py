@@ -25,7 +25,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from deployments import keyfiles
+from deployments.choices import DeploymentStatus, EventType
 from deployments.crypto import encrypted_fields
+from deployments.models import Deployment, Event, Instance, Service
 from deployments.operations.archive import (
     FORMAT,
     PG_MEMBER,
@@ -136,9 +138,6 @@ def reconverge() -> tuple[int, int]:
     orphan. Deployments queued in the old Redis are gone with it: they are marked running so the
     convergence reconcile starts finishes them. Returns (instances forgotten, services affected).
     """
-    from deployments.choices import DeploymentStatus, EventType
-    from deployments.models import Deployment, Event, Instance, Service
-
     with transaction.atomic():
         forgotten = Instance.objects.count()
         Instance.objects.all().delete()  # mounts go with them (CASCADE)

@@ -20,6 +20,8 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from deployments.choices import DeploymentKind, InstanceStatus, Role, ServiceStatus  # noqa: E402
+from deployments.engine.reconcile import reconcile_pass  # noqa: E402
+from deployments.engine.reconcile import services_needing_convergence as find_services_needing_convergence  # noqa: E402
 from deployments.models import (  # noqa: E402
     ApiKey,
     Deployment,
@@ -94,19 +96,11 @@ def populate() -> None:
 
 
 def services_needing_convergence() -> list[int]:
-    try:
-        from deployments.engine import services_needing_convergence as find
-    except ImportError:  # after the engine became a package
-        from deployments.engine.reconcile import services_needing_convergence as find
-    return find()
+    return find_services_needing_convergence()
 
 
 def reconcile() -> dict:
     """One reconcile pass, as beat runs it; then where each instance's container is."""
-    try:
-        from deployments.engine import reconcile_pass
-    except ImportError:  # after the engine became a package
-        from deployments.engine.reconcile import reconcile_pass
     stats = reconcile_pass()
     instances = Instance.objects.values_list("name", "container_id", "status")
     return {"stats": stats, "instances": [list(row) for row in instances]}
