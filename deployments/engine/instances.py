@@ -3,6 +3,7 @@
 
 from django.utils import timezone
 
+from deployments import wakeups
 from deployments.choices import (
     InstanceStatus,
 )
@@ -102,6 +103,7 @@ def instance_start(*, service: Service, version: ServiceVersion, pulled: dict) -
         instance.refresh_from_db()
         return instance
     _phase(service, "starting")
+    wakeups.wake("prober")  # probe it from its start, not from the prober's next poll
     event_record(service=service, reason="Started", message=f"started {instance.name} on host {host.name}", instance=instance.name)
     instance.refresh_from_db()
     return instance

@@ -20,7 +20,7 @@ from django.db import close_old_connections
 from django.db.models import F
 from django.utils import timezone
 
-from deployments import heartbeats
+from deployments import heartbeats, wakeups
 from deployments.choices import InstanceStatus
 from deployments.engine import hosts, tasks
 from deployments.engine.containers import main_container
@@ -95,6 +95,7 @@ class Prober:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe")
         self.state: dict[int, InstanceProbes] = {}
         self.configs: dict[int, dict] = {}
+        self.waiter = wakeups.Waiter("prober")
 
     def run_forever(self) -> None:
         log.info("prober started")
@@ -105,7 +106,7 @@ class Prober:
             except Exception:  # keep probing: one bad pass must not stop health checking
                 log.exception("probe pass failed")
                 close_old_connections()
-            time.sleep(self.tick)
+            self.waiter.wait(self.tick)  # the engine wakes us when it starts an instance
 
     def run_once(self) -> None:
         instances = list(
@@ -130,7 +131,10 @@ class Prober:
                     continue
                 tracker = tracked.trackers.get(kind)
                 if tracker is None:
-                    tracker = tracked.trackers[kind] = Tracker(next_due=now + float(probe["initial_delay_seconds"]))
+                    # The initial delay counts from the container's start, not from this pass.
+                    since_start = time.time() - tracked.started_at if tracked.started_at else 0.0
+                    delay = max(0.0, float(probe["initial_delay_seconds"]) - since_start)
+                    tracker = tracked.trackers[kind] = Tracker(next_due=now + delay)
                 if tracker.next_due > now:
                     continue
                 tracker.next_due = now + float(probe["period_seconds"])
@@ -183,6 +187,7 @@ class Prober:
 
 
             service_refresh_status(service_id=instance.service_id)
+            wakeups.wake("gateway")  # route (or unroute) it now, not at the controller's next tick
             tasks.service_converge_task.delay(instance.service_id)
 
     def _restart(self, instance: Instance, why: str) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from django.db import close_old_connections
 
-from deployments import heartbeats
+from deployments import heartbeats, wakeups
 from deployments.gateway import render
 from deployments.gateway.haproxy import HAProxyError, RuntimeAPI
 from deployments.gateway.metrics import LogReader, TrafficCollector
@@ -68,6 +68,7 @@ class Controller:
         self.needs_reload = False
         self.metrics_interval = metrics_interval
         self.retention_hours = retention_hours
+        self.waiter = wakeups.Waiter("gateway")
         self.logs: LogReader | None = None
         self.collector: TrafficCollector | None = None
         self.stopping = False
@@ -104,7 +105,8 @@ class Controller:
             except Exception:  # keep serving: HAProxy runs on with its last good state
                 log.exception("gateway tick failed")
                 close_old_connections()
-            time.sleep(max(0.0, self.tick_seconds - (time.monotonic() - started)))
+            # The prober wakes us when readiness changes: routes follow at once, polling is the backstop.
+            self.waiter.wait(max(0.0, self.tick_seconds - (time.monotonic() - started)))
 
     def stop(self) -> None:
         self.stopping = True
