@@ -21,7 +21,7 @@ The canonical form (what `SpecResult.config` holds, and what is stored):
 Canonicalising a canonical config gives it back unchanged.
 
 Pipeline: json_problems (storable JSON?) → normalise (user forms to canonical
-layout) → ServiceSpec (types, per-key rules) → check_rules (rules across keys) →
+layout) → move_git_credentials (user:password in a git URL → git.username/password) → ServiceSpec (types, per-key rules) → check_rules (rules across keys) →
 masked-secret check → warnings from the key tables (keys.py). No Django here.
 """
 
@@ -33,15 +33,25 @@ from typing import TypedDict
 from pydantic import ValidationError
 
 from deployments.spec.checks import check_rules, json_problems, normalise, user_loc
+from deployments.spec.checks.git_credentials import move_git_credentials
+from deployments.spec.credentials import DockerAuthError, decode_docker_auth, encode_docker_auth, url_credentials
 from deployments.spec.keys import ALIBABA_ONLY_KEYS, NOT_ENFORCED_YET_KEYS, key_warnings
 from deployments.spec.messages import error_message
-from deployments.spec.model import ServiceSpec
+from deployments.spec.model import HOST_PATH, MAX_INSTANCES, STORAGE_TYPES, TOKEN_MIN_LENGTH, ServiceSpec
 from deployments.spec.paths import Loc, Problem, format_path
 from deployments.spec.schema import service_config_json_schema
 from deployments.spec.secrets import SECRET_MASK, get_at, join_secrets, mask_secrets, secret_locs, split_secrets
 
 __all__ = [
     "ALIBABA_ONLY_KEYS",
+    "HOST_PATH",
+    "MAX_INSTANCES",
+    "STORAGE_TYPES",
+    "TOKEN_MIN_LENGTH",
+    "DockerAuthError",
+    "decode_docker_auth",
+    "encode_docker_auth",
+    "url_credentials",
     "NOT_ENFORCED_YET_KEYS",
     "SECRET_MASK",
     "Issue",
@@ -104,6 +114,8 @@ def _validate(raw: object) -> SpecResult:
     if problems:
         return SpecResult(None, _issues(problems, {}))
     data, renames, problems = normalise(raw)
+    data, credential_problems, moved = move_git_credentials(data)
+    problems += credential_problems
     model = None
     try:
         model = ServiceSpec.model_validate(data)
@@ -116,7 +128,7 @@ def _validate(raw: object) -> SpecResult:
         problems = [problem for problem in problems if problem[0] not in masked]
         problems += [(loc, MASKED_MESSAGE) for loc in sorted(masked, key=format_path)]
     errors = _issues(problems, renames)
-    warnings = _issues(key_warnings(data), renames)
+    warnings = _issues(moved + key_warnings(data), renames)
     config = model.canonical() if model is not None and not errors else None
     return SpecResult(config, errors, warnings)
 

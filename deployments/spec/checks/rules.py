@@ -1,5 +1,7 @@
 """Rules that span several keys of a normalised config (one of command/script, one port, mounts, ...)."""
 
+import posixpath
+
 from deployments.spec.model import STORAGE_TYPES
 from deployments.spec.paths import Problem
 
@@ -156,8 +158,8 @@ def _storage_rules(storage: list) -> list[Problem]:
             problems.append((("storage", i, "berth", "object_store"), "applies to oss mounts only"))
         path = mount.get("mount_path")
         if isinstance(path, str) and path.startswith("/"):
-            # "/models" and "/models/" are the same directory; the output keeps what the user wrote.
-            key = path.rstrip("/") or "/"
+            # "/models", "/models/" and "//models/." are the same directory (the model normalises them).
+            key = "/" + posixpath.normpath(path).lstrip("/")
             if key in mounted:
                 problems.append(
                     (

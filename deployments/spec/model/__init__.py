@@ -19,9 +19,20 @@ Conventions, all on purpose:
 Field order is the canonical key order. No Django here: the CLI imports this.
 """
 
-from deployments.spec.model.base import INT_MAX, NAME_RULE, RESERVED_PORTS
-from deployments.spec.model.leaves import IMAGE_PATTERN, IMAGE_RULE
+from deployments.spec.model.base import INT_MAX, MAX_INSTANCES, NAME_RULE, RESERVED_PORTS
+from deployments.spec.model.leaves import IMAGE_PATTERN, IMAGE_RULE, TOKEN_MIN_LENGTH
 from deployments.spec.model.service import ServiceSpec
-from deployments.spec.model.storage import STORAGE_TYPES
+from deployments.spec.model.storage import HOST_PATH, STORAGE_TYPES
 
-__all__ = ["IMAGE_PATTERN", "IMAGE_RULE", "INT_MAX", "NAME_RULE", "RESERVED_PORTS", "STORAGE_TYPES", "ServiceSpec"]
+__all__ = [
+    "HOST_PATH",
+    "IMAGE_PATTERN",
+    "IMAGE_RULE",
+    "INT_MAX",
+    "MAX_INSTANCES",
+    "NAME_RULE",
+    "RESERVED_PORTS",
+    "STORAGE_TYPES",
+    "TOKEN_MIN_LENGTH",
+    "ServiceSpec",
+]

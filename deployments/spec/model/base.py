@@ -11,6 +11,8 @@ from pydantic_core import PydanticCustomError
 # Upper bound for integers without a natural one: fits the database's integer columns.
 INT_MAX = 2**31 - 1
 RESERVED_PORTS = (8080, 9090)
+# Instances of one service (metadata.instance): one host runs them all today, so keep the number sane.
+MAX_INSTANCES = 100
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{2,62}$"
 NAME_RULE = "must be 3 to 63 characters: lowercase letters, digits and underscores, starting with a letter"

@@ -3,7 +3,7 @@
 from typing import Annotated, ClassVar, Literal
 
 from deployments.spec.model.base import bounded_int, SpecModel, with_message, opt, req
-from deployments.spec.model.leaves import AbsPath, EnvName, Image, JsonObject, Port, ProbePort, Text
+from deployments.spec.model.leaves import AbsPath, Command, EnvName, Image, JsonObject, Port, ProbePort, Text
 
 
 class EnvVar(SpecModel):
@@ -50,7 +50,7 @@ class Container(SpecModel):
 
     image: Image = req("Image reference, e.g. registry.example.com/team/app:1.0.")
     env: list[EnvVar] = opt("Environment variables: [{name, value}].")
-    command: Text = opt("Entry command: a single command, no shell features. Give command or script.")
+    command: Command = opt("Entry command: a single command, no shell features. Give command or script.")
     script: Text = opt("Shell script, lines separated by newlines or ';'. Give command or script.")
     args: list[str] = opt("Arguments.")
     port: Port = opt(

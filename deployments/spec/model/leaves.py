@@ -1,12 +1,13 @@
 """Leaf types of the config model: strings, numbers and paths with the sentence a person reads on error."""
 
-import base64
-import binascii
+import posixpath
 import re
+import shlex
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, JsonValue, WrapValidator
 
+from deployments.spec.credentials import DOCKER_AUTH_RULE, DockerAuthError, decode_docker_auth
 from deployments.spec.model.base import (
     INT_MAX,
     NAME_PATTERN,
@@ -23,7 +24,14 @@ from deployments.spec.model.base import (
 # instead of \w (which is Unicode in Python) and only the registered digest algorithms.
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+# A first component counts as a registry only with a '.' or a port, as localhost or an IPv6
+# literal (Docker's own split); anything else is a repository component, which must be lowercase.
+# (Docker also takes an uppercase first component for a registry: "Accept/busybox" would then be
+# pulled from a host named Accept. Berth refuses it instead.)
+_DOMAIN = (
+    rf"(?:localhost(?::[0-9]+)?|{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})+(?::[0-9]+)?"
+    rf"|{_DOMAIN_COMPONENT}:[0-9]+|\[[a-fA-F0-9:]+\](?::[0-9]+)?)"
+)
 _NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
 _TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 _DIGEST = r"(?:sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})"
@@ -37,6 +45,8 @@ IMAGE_RULE = (
 )
 
 _TOKEN_RE = re.compile(r"[\x21-\x7e]+")
+# A user-given service token guards every request; shorter ones can be guessed.
+TOKEN_MIN_LENGTH = 16
 _PERCENT_PATTERN = r"^(?:100|[1-9]?[0-9])%$"
 _PERCENT_RE = re.compile(r"(?:100|[1-9]?[0-9])%")
 
@@ -64,23 +74,21 @@ def _image_reference(value: str) -> str:
 
 
 def _docker_auth(value: str) -> str:
-    """base64 of `user:password`, as `echo -n user:password | base64` prints it."""
-    rule = "must be base64 of 'user:password' (echo -n 'user:password' | base64)"
     try:
-        decoded = base64.b64decode(value, validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
-        fail(f"{rule}; this is not valid base64")
-    user, colon, _password = decoded.partition(":")
-    if not colon:
-        fail(f"{rule}; it decodes to text without a ':'")
-    if not user:
-        fail(f"{rule}; the user name before ':' is empty")
+        decode_docker_auth(value)
+    except DockerAuthError as exc:
+        fail(f"{DOCKER_AUTH_RULE}; {exc}")
     return value
 
 
 def _token(value: str) -> str:
     if not _TOKEN_RE.fullmatch(value):
         fail("must be a non-empty string of printable ASCII without spaces: it is sent in an HTTP header")
+    if len(value) < TOKEN_MIN_LENGTH:
+        fail(
+            f"must be at least {TOKEN_MIN_LENGTH} characters: a short token can be guessed; "
+            "leave token out and Berth generates one"
+        )
     return value
 
 
@@ -90,10 +98,48 @@ def _absolute_path(value: str) -> str:
     return value
 
 
-def _mount_path(value: str) -> str:
+def _directory(value: str) -> str:
+    """An absolute directory without '..', normalised: '//' and '/./' collapse.
+
+    A trailing slash is kept as written ("/models/" is how the EAS examples write mounts).
+    """
     _absolute_path(value)
-    if value.rstrip("/") == "":
+    if ".." in value.split("/"):
+        fail("must not contain '..': give the directory itself, e.g. /models")
+    clean = "/" + posixpath.normpath(value).lstrip("/")
+    return clean + "/" if value.endswith("/") and clean != "/" else clean
+
+
+def _mount_path(value: str) -> str:
+    value = _directory(value)
+    if value == "/":
         fail("cannot mount over the container's root /; choose a directory such as /models")
+    return value
+
+
+def _command(value: str) -> str:
+    # The engine splits `command` the same way (exec form); a quote left open would fail there, at every start.
+    try:
+        words = shlex.split(value)
+    except ValueError as exc:
+        fail(
+            f"cannot be split into words ({str(exc).lower()}): close the quote or escape it with \\, "
+            "or use script for shell syntax"
+        )
+    if not words:
+        fail("must name the program to run, e.g. python app.py")
+    return value
+
+
+def _no_option(value: str) -> str:
+    if value.startswith("-"):
+        fail("must not start with '-': git would read it as an option")
+    return value
+
+
+def _no_comma(value: str) -> str:
+    if "," in value:
+        fail("must not contain ',': NFS settings travel as comma-separated mount options")
     return value
 
 
@@ -147,6 +193,13 @@ DockerAuth = Annotated[str, with_message("must be a string: base64 of 'user:pass
 Token = Annotated[str, with_message("must be a string"), AfterValidator(_token)]
 AbsPath = Annotated[str, with_message("must be a string: an absolute path"), AfterValidator(_absolute_path)]
 MountPath = Annotated[str, with_message("must be a string: an absolute path"), AfterValidator(_mount_path)]
+Directory = Annotated[str, with_message("must be a string: an absolute path"), AfterValidator(_directory)]
+Command = Annotated[str, Field(min_length=1), with_message("must be a non-empty string"), AfterValidator(_command)]
+GitRef = Annotated[str, Field(min_length=1), with_message("must be a non-empty string"), AfterValidator(_no_option)]
+NfsText = Annotated[str, Field(min_length=1), with_message("must be a non-empty string"), AfterValidator(_no_comma)]
+NfsPath = Annotated[
+    str, with_message("must be a string: an absolute path"), AfterValidator(_absolute_path), AfterValidator(_no_comma)
+]
 OssPath = Annotated[
     str, with_message("must be a string: an OSS path like oss://bucket/dir/"), AfterValidator(_oss_path)
 ]

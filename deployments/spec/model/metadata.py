@@ -4,7 +4,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import JsonValue
 
-from deployments.spec.model.base import bounded_int, SpecModel, with_message, opt, req
+from deployments.spec.model.base import MAX_INSTANCES, bounded_int, SpecModel, with_message, opt, req
 from deployments.spec.model.leaves import IntOrPercent, Text
 
 
@@ -62,7 +62,9 @@ class Scheduling(SpecModel):
 class Metadata(SpecModel):
     berth_aliases: ClassVar[tuple[str, ...]] = ("name", "autoscaler")
 
-    instance: bounded_int(0) = req("Number of instances (replicas). Changing only this is a scale, not a new version.")
+    instance: bounded_int(0, MAX_INSTANCES) = req(
+        "Number of instances (replicas). Changing only this is a scale, not a new version."
+    )
     cpu: bounded_int(1) = opt("CPU cores per instance.")
     memory: bounded_int(1) = opt("Memory per instance, in MB.")
     gpu: bounded_int(0) = opt("GPUs per instance.")

@@ -5,6 +5,10 @@ from typing import Annotated, Literal
 from deployments.spec.model.base import bounded_int, SpecModel, with_message, opt, req
 from deployments.spec.model.leaves import (
     AbsPath,
+    Directory,
+    GitRef,
+    NfsPath,
+    NfsText,
     HttpsUrl,
     Image,
     JsonObject,
@@ -22,23 +26,23 @@ class OssMount(SpecModel):
 
 
 class NfsMount(SpecModel):
-    server: Text = req("NFS/NAS server (mount-target domain).")
-    path: AbsPath = req("Remote directory.")
+    server: NfsText = req("NFS/NAS server (mount-target domain).")
+    path: NfsPath = req("Remote directory.")
     readOnly: bool = opt("Mount read-only (default false).")
     resourceGroup: Text = opt("Resource group of some NAS/CPFS types.")
 
 
 class GitMount(SpecModel):
     repo: HttpsUrl = req("Repository URL, HTTPS only. Cloned read-only at instance start.")
-    branch: Text = opt("Branch (default master).")
-    commit: Text = opt("Commit to check out.")
+    branch: GitRef = opt("Branch (default master).")
+    commit: GitRef = opt("Commit to check out.")
     username: Text = opt("User name for a private repository.")
     password: Text = opt("Password or access token for a private repository. Secret.")
 
 
 class ImageMount(SpecModel):
     image: Image = req("Image to copy the directory from (pulled with the service's credentials).")
-    path: AbsPath = req("Directory inside that image.")
+    path: Directory = req("Directory inside that image.")
 
 
 class EmptyDirMount(SpecModel):
@@ -77,4 +81,7 @@ class Storage(SpecModel):
     berth: StorageBerth = opt("Berth's extensions: host_path (+ readOnly), or object_store for an oss mount.")
 
 
+# The one list of EAS mount types (the service form and deployments.storage read it from here).
 STORAGE_TYPES = ("oss", "nfs", "git", "image", "empty_dir", "dataset", "code")
+# Berth's own kind of mount, written {"berth": {"host_path": ...}} instead of a type key.
+HOST_PATH = "host_path"
