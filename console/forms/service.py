@@ -306,6 +306,8 @@ def parse_json_object(text: str, what: str) -> tuple[dict | None, str | None]:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         return None, f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+    except RecursionError:  # the decoder recurses per level: past ~1000 it raises this, not a ValueError
+        return None, f"{what} is nested too deeply to read"
     if not isinstance(value, dict):
         return None, f"{what} must be a JSON object ({{...}}), not {type(value).__name__}"
     return value, None
