@@ -1,18 +1,17 @@
 """Registry credentials for pulling an image: the config's dockerAuth, a saved credential, or the workspace's.
 """
 
-import base64
-
 from deployments.models import Service
 from deployments.runtime import RegistryAuth
 from deployments.runtime.docker import registry_of
+from deployments.spec import decode_docker_auth
 
 
 def registry_auth_for(*, service: Service, config: dict, image: str) -> RegistryAuth | None:
     """Credentials for pulling `image`: the config's dockerAuth, the named saved credential, or the
     workspace credential whose registry matches the image's."""
     if config.get("dockerAuth"):
-        user, _, password = base64.b64decode(config["dockerAuth"]).decode().partition(":")
+        user, password = decode_docker_auth(config["dockerAuth"])
         return RegistryAuth(user, password)
     credentials = service.workspace.registry_credentials
     named = (config.get("berth") or {}).get("registry_credential")

@@ -17,8 +17,6 @@ empty field would drop) stays in `extra` instead.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import json
 import re
@@ -27,6 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import QueryDict
+
+from deployments.spec import HOST_PATH, DockerAuthError, decode_docker_auth, encode_docker_auth
+from deployments.spec import STORAGE_TYPES as MOUNT_TYPES
 
 ENTRY_KINDS = ("command", "script")
 REGISTRY_MODES = ("none", "password", "dockerauth", "credential")
@@ -58,7 +59,8 @@ STORAGE_FIELDS: dict[str, list[tuple[str, str, str]]] = {
     # Berth's extension: a directory of the Docker host, written as {"berth": {"host_path", "readOnly"}}.
     "host_path": [("host_path", "path", "text"), ("readOnly", "read_only", "bool")],
 }
-STORAGE_TYPES = tuple(STORAGE_FIELDS)
+# The spec's order; the types the form has fields for.
+STORAGE_TYPES = tuple(t for t in (*MOUNT_TYPES, HOST_PATH) if t in STORAGE_FIELDS)
 # Where a type's fields live in the entry: its own key, except host paths (under `berth`).
 STORAGE_CONFIG_KEY = {"host_path": "berth"}
 
@@ -72,7 +74,7 @@ def _is_type_of(entry: dict, storage_type: str) -> bool:
     body = entry.get(_storage_key(storage_type))
     return isinstance(body, dict) and (storage_type != "host_path" or "host_path" in body)
 # Every type key a storage entry may carry (EAS's list); a row keeps only the one it selects.
-ALL_STORAGE_TYPE_KEYS = STORAGE_TYPES + ("dataset", "code")
+ALL_STORAGE_TYPE_KEYS = (*MOUNT_TYPES, HOST_PATH)
 STORAGE_FIELD_NAMES = tuple(f"{t}_{suffix}" for t, spec in STORAGE_FIELDS.items() for _, suffix, _ in spec)
 
 _NUMBER_RE = re.compile(r"^-?\d+$")
@@ -304,6 +306,8 @@ def parse_json_object(text: str, what: str) -> tuple[dict | None, str | None]:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         return None, f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+    except RecursionError:  # the decoder recurses per level: past ~1000 it raises this, not a ValueError
+        return None, f"{what} is nested too deeply to read"
     if not isinstance(value, dict):
         return None, f"{what} must be a JSON object ({{...}}), not {type(value).__name__}"
     return value, None
@@ -359,8 +363,7 @@ def to_config(form: ServiceForm) -> tuple[dict, list[tuple[str, str]]]:
     _put(config, "name", form.name)
     _put(config, "containers", [container])
     if form.registry_auth == "password" and (form.registry_username or form.registry_password):
-        plain = f"{form.registry_username}:{form.registry_password}"
-        config["dockerAuth"] = base64.b64encode(plain.encode()).decode()
+        config["dockerAuth"] = encode_docker_auth(form.registry_username, form.registry_password)
     elif form.registry_auth == "dockerauth":
         _put(config, "dockerAuth", form.docker_auth)
     elif form.registry_auth == "credential" and form.registry_credential:
@@ -597,13 +600,11 @@ def _registry_to_form(rest: dict, form: ServiceForm) -> None:
 def _decode_docker_auth(value: str) -> tuple[str, str] | None:
     """("user", "password") if `value` is exactly base64("user:password"); None for anything else (e.g. the mask)."""
     try:
-        plain = base64.b64decode(value, validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
+        user, password = decode_docker_auth(value)
+    except DockerAuthError:
         return None
-    user, colon, password = plain.partition(":")
-    if not colon or "\n" in plain or "\r" in plain:
-        return None
-    if base64.b64encode(f"{user}:{password}".encode()).decode() != value:
+    # Only values the form's two fields give back unchanged; anything else stays in the dockerAuth field.
+    if "\n" in user + password or "\r" in user + password or encode_docker_auth(user, password) != value:
         return None
     return user, password
 

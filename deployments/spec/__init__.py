@@ -21,37 +21,37 @@ The canonical form (what `SpecResult.config` holds, and what is stored):
 Canonicalising a canonical config gives it back unchanged.
 
 Pipeline: json_problems (storable JSON?) → normalise (user forms to canonical
-layout) → ServiceSpec (types, per-key rules) → check_rules (rules across keys) →
-masked-secret check → warnings from the two key tables below. No Django here.
+layout) → move_git_credentials (user:password in a git URL → git.username/password) → ServiceSpec (types, per-key rules) → check_rules (rules across keys) →
+masked-secret check → warnings from the key tables (keys.py). No Django here.
 """
 
-import difflib
 import json
 import logging
-import types
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Annotated, Any, TypedDict, Union, get_args, get_origin
+from typing import TypedDict
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from deployments.spec.checks import (
-    DOTTED_METADATA_KEYS,
-    Loc,
-    Problem,
-    check_rules,
-    compile_tables,
-    find_keys,
-    format_path,
-    json_problems,
-    normalise,
-    user_loc,
-)
-from deployments.spec.model import ServiceSpec
+from deployments.spec.checks import check_rules, json_problems, normalise, user_loc
+from deployments.spec.checks.git_credentials import move_git_credentials
+from deployments.spec.credentials import DockerAuthError, decode_docker_auth, encode_docker_auth, url_credentials
+from deployments.spec.keys import ALIBABA_ONLY_KEYS, NOT_ENFORCED_YET_KEYS, key_warnings
+from deployments.spec.messages import error_message
+from deployments.spec.model import HOST_PATH, MAX_INSTANCES, STORAGE_TYPES, TOKEN_MIN_LENGTH, ServiceSpec
+from deployments.spec.paths import Loc, Problem, format_path
+from deployments.spec.schema import service_config_json_schema
 from deployments.spec.secrets import SECRET_MASK, get_at, join_secrets, mask_secrets, secret_locs, split_secrets
 
 __all__ = [
     "ALIBABA_ONLY_KEYS",
+    "HOST_PATH",
+    "MAX_INSTANCES",
+    "STORAGE_TYPES",
+    "TOKEN_MIN_LENGTH",
+    "DockerAuthError",
+    "decode_docker_auth",
+    "encode_docker_auth",
+    "url_credentials",
     "NOT_ENFORCED_YET_KEYS",
     "SECRET_MASK",
     "Issue",
@@ -66,57 +66,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-# --- key tables ---------------------------------------------------------------------------------
-# Keys that are valid but that Berth does not act on; each occurrence is a warning.
-# Paths are canonical; "[]" stands for any list index. When Berth starts honouring a
-# key, delete it here (the schema's descriptions follow these tables too).
-
-# Meaningful only on Alibaba Cloud: "ignored: <key> only applies on Alibaba Cloud".
-ALIBABA_ONLY_KEYS: tuple[str, ...] = (
-    "cloud", "sinker", "confidential", "unit", "aimaster", "options", "metrics", "metrics_config", "alerts",
-    "features", "generate_token", "osscredentials", "role_arn",
-    # Processor mode and specialised service types.
-    "processor", "processor_type", "processor_path", "processor_entry", "processor_mainclass", "processor_name",
-    "processor_jvm_options", "processor_envs", "processor_image", "processors", "model_path", "oss_endpoint",
-    "model_entry", "model_config", "warm_up_data_path", "requirements", "model", "models", "multi_models",
-    "uncompress", "source", "data_image", "members", "tasks", "raycluster", "rai", "serverless",
-    "metadata.workspace_id", "metadata.resource", "metadata.resource_burstable", "metadata.cuda", "metadata.rdma",
-    "metadata.disk", "metadata.gateway", "metadata.workload_type", "metadata.elastic_job",
-    "metadata.resource_rebalancing", "metadata.quota_id", "metadata.quota_type", "metadata.gpu_model",
-    "metadata.npu", "metadata.fpga", "metadata.disable_sidecar", "metadata.region", "metadata.schema",
-    "metadata.eas.handlers", "metadata.eas.enabled_model_verification",
-    "networking.gateway", "networking.nlb", "networking.nacos", "networking.traffic_state", "networking.path",
-    "networking.port_exposure", "networking.enable_https", "networking.enable_http2", "networking.enable_grpc",
-    "networking.dns", "networking.restriction_model", "networking.restriction_rules",
-    "networking.disable_internet_endpoint", "networking.use_host_network",
-    "runtime.cuda", "runtime.base_image", "runtime.worker_image", "runtime.core_pattern",
-    "runtime.disable_image_accelerate", "runtime.disable_image_cache",
-    "storage[].dataset", "storage[].code", "storage[].nfs.resourceGroup",
-)  # fmt: skip
-
-# Berth will honour these later: "accepted, not enforced yet".
-NOT_ENFORCED_YET_KEYS: tuple[str, ...] = (
-    "autoscaler", "cronscaler",
-    "metadata.gpu", "metadata.gpu_memory", "metadata.gpu_core_percentage", "metadata.qos",
-    "metadata.enable_webservice", "metadata.type", "metadata.scheduling",
-    "metadata.group", "metadata.role", "metadata.release", "metadata.traffic_state",
-    # metadata.rpc.keepalive is honoured: it is the request timeout.
-    "metadata.rpc.batching", "metadata.rpc.io_threads", "metadata.rpc.worker_threads", "metadata.rpc.max_queue_size",
-    "metadata.rpc.max_batch_size", "metadata.rpc.max_batch_timeout", "metadata.rpc.rate_limit",
-    "metadata.rpc.enable_sigterm", "metadata.rpc.proxy_path", "metadata.rpc.enable_jemalloc", "metadata.rpc.mirror",
-    "metadata.rpc.enable_service_hang_detect", "metadata.rpc.service_hang_detect_period",
-    "metadata.rpc.decompressor", "metadata.rpc.disable_auto_queue_watch", "metadata.rpc.health_check_path",
-    "metadata.rpc.health_check_port", "metadata.rpc.retries",
-    "runtime.enable_crash_block", "containers[].resources",
-)  # fmt: skip
-
-_WARNINGS = {
-    "alibaba": "ignored: {key} only applies on Alibaba Cloud",
-    "later": "accepted, not enforced yet: Berth keeps {key} but does not act on it yet",
-}
-_WARNED_KEYS = compile_tables({"alibaba": ALIBABA_ONLY_KEYS, "later": NOT_ENFORCED_YET_KEYS})
-
 
 # --- results ------------------------------------------------------------------------------------
 
@@ -165,11 +114,13 @@ def _validate(raw: object) -> SpecResult:
     if problems:
         return SpecResult(None, _issues(problems, {}))
     data, renames, problems = normalise(raw)
+    data, credential_problems, moved = move_git_credentials(data)
+    problems += credential_problems
     model = None
     try:
         model = ServiceSpec.model_validate(data)
     except ValidationError as exc:
-        problems += [(error["loc"], _message(error)) for error in exc.errors(include_url=False)]
+        problems += [(error["loc"], error_message(error)) for error in exc.errors(include_url=False)]
     problems += check_rules(data)
     # A mask where a secret belongs replaces whatever else is said about that value.
     masked = {loc for loc in secret_locs(data) if get_at(data, loc) == SECRET_MASK}
@@ -177,8 +128,7 @@ def _validate(raw: object) -> SpecResult:
         problems = [problem for problem in problems if problem[0] not in masked]
         problems += [(loc, MASKED_MESSAGE) for loc in sorted(masked, key=format_path)]
     errors = _issues(problems, renames)
-    warned = find_keys(data, _WARNED_KEYS)
-    warnings = _issues([(loc, _WARNINGS[label].format(key=_key(loc))) for loc, label in warned], renames)
+    warnings = _issues(moved + key_warnings(data), renames)
     config = model.canonical() if model is not None and not errors else None
     return SpecResult(config, errors, warnings)
 
@@ -203,10 +153,6 @@ def _issues(problems: list[Problem], renames: dict[Loc, Loc]) -> list[Issue]:
     return issues
 
 
-def _key(loc: Loc) -> str:
-    return next(str(part) for part in reversed(loc) if isinstance(part, str))
-
-
 def _kind(value: object) -> str:
     if value is None:
         return "null"
@@ -219,189 +165,3 @@ def _kind(value: object) -> str:
     if isinstance(value, list):
         return "an array"
     return type(value).__name__
-
-
-# --- pydantic errors as sentences ---------------------------------------------------------------
-
-# "required" messages for missing keys, by path with "[]" for any index.
-_REQUIRED = {
-    "name": "required: the service name, here or as metadata.name",
-    "containers": 'required: the containers to run, e.g. [{"image": "...", "command": "...", "port": 8000}]',
-    "metadata": 'required: an object with at least "instance", the number of instances',
-    "metadata.instance": "required: the number of instances, an integer of at least 0",
-    "containers[].image": "required: the image to run, e.g. registry.example.com/team/app:1.0",
-    "containers[].env[].name": "required: the variable name",
-    "containers[].env[].value": "required: the value, a string (it may be empty)",
-    "storage[].mount_path": "required: the absolute path to mount at, e.g. /models",
-    "autoscaler.min": "required: the minimum number of instances, at least 0",
-    "autoscaler.max": "required: the maximum number of instances, at most 3000",
-}
-_BY_TYPE = {
-    "model_type": "must be an object",
-    "model_attributes_type": "must be an object",
-    "dict_type": "must be an object",
-    "list_type": "must be an array",
-    "string_type": "must be a string",
-    "string_too_short": "must not be empty",
-    "bool_type": "must be true or false",
-    "int_type": "must be an integer",
-    "float_type": "must be a number",
-}
-
-
-def _pattern(loc: Loc) -> str:
-    return ".".join("[]" if type(part) is int else str(part) for part in loc).replace(".[]", "[]")
-
-
-def _message(error: Any) -> str:
-    kind, loc = error["type"], error["loc"]
-    if kind == "missing":
-        return _REQUIRED.get(_pattern(loc)) or _required_from_description(loc)
-    if kind == "extra_forbidden":
-        return _unknown_key_message(loc)
-    if error.get("input", ...) is None:
-        required = _REQUIRED.get(_pattern(loc))
-        return f"must not be null; {required}" if required else "must not be null: leave the key out instead"
-    if kind == "berth":
-        return error["ctx"]["message"]
-    if kind == "too_short":
-        if loc == ("containers",):
-            return "must list at least one container"
-        return "must not be empty"
-    return _BY_TYPE.get(kind) or error["msg"]
-
-
-def _required_from_description(loc: Loc) -> str:
-    """ "required: <the field's description>", e.g. "required: OSS path, oss://bucket/dir/." """
-    model = _model_at(tuple(loc[:-1]))
-    info = _fields_by_alias(model).get(loc[-1]) if model else None
-    return f"required: {info.description}" if info and info.description else "required"
-
-
-def _unknown_key_message(loc: Loc) -> str:
-    key = str(loc[-1])
-    model = _model_at(tuple(loc[:-1]))
-    if model is None:
-        return f"unknown key '{key}'"
-    known = [*_fields_by_alias(model), *model.berth_aliases]
-    # difflib only here, on the error path: it is slow and valid configs never need it.
-    same_but_case = [candidate for candidate in known if candidate.lower() == key.lower()]
-    match = same_but_case or difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    if match:
-        return f"unknown key '{key}'; did you mean '{match[0]}'?"
-    if len(known) <= 10:
-        return f"unknown key '{key}'; the keys allowed here are {', '.join(known)}"
-    return f"unknown key '{key}'; see the service config schema for the keys allowed here"
-
-
-@cache
-def _fields_by_alias(model: type[BaseModel]) -> dict[str, Any]:
-    return {info.alias or name: info for name, info in model.model_fields.items()}
-
-
-def _shape(annotation: Any) -> tuple[str, Any] | None:
-    """("model", cls), ("list", shape), ("dict", shape) or None for a leaf."""
-    origin = get_origin(annotation)
-    if origin is Annotated:
-        return _shape(get_args(annotation)[0])
-    if origin is list:
-        return ("list", _shape(get_args(annotation)[0]))
-    if origin is dict:
-        return ("dict", _shape(get_args(annotation)[1]))
-    if origin in (Union, types.UnionType):
-        return next((shape for shape in map(_shape, get_args(annotation)) if shape), None)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return ("model", annotation)
-    return None
-
-
-def _model_at(loc: Loc) -> type[BaseModel] | None:
-    """The model class that validates the object at canonical `loc`, if any."""
-    shape: tuple[str, Any] | None = ("model", ServiceSpec)
-    for part in loc:
-        if shape is None:
-            return None
-        kind, inner = shape
-        if kind == "model":
-            info = _fields_by_alias(inner).get(part)
-            shape = _shape(info.annotation) if info else None
-        else:  # a list index or a map key
-            shape = inner
-    return shape[1] if shape and shape[0] == "model" else None
-
-
-# --- JSON schema --------------------------------------------------------------------------------
-
-
-def service_config_json_schema() -> dict:
-    """JSON Schema (draft 2020-12) of the config, for editors; served at /api/v1/schema/service-config.json."""
-    return json.loads(_schema_text())
-
-
-@cache
-def _schema_text() -> str:
-    # Built once and kept as text: every caller gets its own copy to modify.
-    schema = ServiceSpec.model_json_schema(by_alias=True, mode="validation")
-    defs = schema["$defs"]
-    _tidy(schema)
-    # The other forms validate_config accepts, so that editors do not flag them.
-    defs["Container"]["properties"]["readiness_check"] = {
-        "$ref": "#/$defs/Probe",
-        "description": "Another name for health_check (give one of them); stored as health_check.",
-    }
-    defs["Metadata"]["properties"]["name"] = {
-        **schema["properties"]["name"],
-        "description": "The service name, when it is not given at the top level.",
-    }
-    defs["Metadata"]["properties"]["autoscaler"] = {
-        "$ref": "#/$defs/Autoscaler",
-        "description": "Another place for the top-level autoscaler; stored at the top level.",
-    }
-    defs["Runtime"]["properties"]["termination_grace_period"] = {
-        **defs["EasOptions"]["properties"]["termination_grace_period"],
-        "description": "Another place for metadata.eas.termination_grace_period; stored there.",
-    }
-    defs["Metadata"]["patternProperties"] = {
-        rf"^(?:{'|'.join(DOTTED_METADATA_KEYS)})\.": {"description": 'Dotted form of a nested key: "rpc.keepalive".'}
-    }
-    schema["required"].remove("name")
-    for path in ALIBABA_ONLY_KEYS:
-        _describe(schema, path, "Alibaba Cloud only: kept, ignored by Berth.")
-    for path in NOT_ENFORCED_YET_KEYS:
-        _describe(schema, path, "Accepted; Berth does not enforce it yet.")
-    schema.pop("title", None)
-    header = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "Berth service config",
-        "description": "An EAS-style service config (image mode). name may also be given as metadata.name.",
-    }
-    return json.dumps({**header, **{key: value for key, value in schema.items() if key != "description"}})
-
-
-def _tidy(schema: dict) -> None:
-    """Drop pydantic's noise: `default: null` (absent means absent) and generated property titles.
-
-    Walks by keyword, not by key name: a property may itself be called "properties".
-    """
-    for prop in schema.get("properties", {}).values():
-        prop.pop("title", None)
-        if prop.get("default", ...) is None:
-            del prop["default"]
-    children = [*schema.get("properties", {}).values(), *schema.get("$defs", {}).values()]
-    children += [schema[key] for key in ("items", "additionalProperties") if isinstance(schema.get(key), dict)]
-    children += [*schema.get("anyOf", []), *schema.get("oneOf", []), *schema.get("allOf", [])]
-    for child in children:
-        _tidy(child)
-
-
-def _describe(schema: dict, path: str, note: str) -> None:
-    """Append `note` to the description of the property at table `path`."""
-    defs = schema["$defs"]
-
-    def deref(node: dict) -> dict:
-        return defs[node["$ref"].rsplit("/", 1)[-1]] if "$ref" in node else node
-
-    node = schema
-    for part in path.replace("[]", ".[]").split("."):
-        node = deref(node)["items"] if part == "[]" else deref(node)["properties"][part]
-    node["description"] = f"{node.get('description', '')} {note}".strip()

@@ -8,7 +8,7 @@ access_key. Only string values count. Every function here accepts any value
 
 from typing import Any
 
-from deployments.spec.checks import Loc, format_path
+from deployments.spec.paths import Loc, format_path
 
 SECRET_MASK = "****"
 _BERTH_SECRET_SUFFIXES = ("password", "secret", "secret_key", "access_key")

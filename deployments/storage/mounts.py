@@ -10,6 +10,7 @@ from django.conf import settings
 from deployments.models import Instance
 from deployments.models.storage import InstanceMount
 from deployments.runtime import LABEL_INSTALLATION, LABEL_INSTANCE, LABEL_SERVICE, RuntimeFailure
+from deployments.spec import STORAGE_TYPES
 from deployments.storage import git, s3
 from deployments.storage.context import LABEL_INSTANCE_ID, REASON, MountContext
 from deployments.storage.kinds import (
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 def kind_of(entry: dict) -> str:
     if "host_path" in (entry.get("berth") or {}):
         return "host_path"
-    return next((k for k in ("oss", "nfs", "git", "image", "empty_dir", "dataset", "code") if k in entry), "")
+    return next((k for k in STORAGE_TYPES if k in entry), "")
 
 
 def prepare_mounts(*, runtime, host, service, version, config: dict, instance_name: str) -> list[dict]:

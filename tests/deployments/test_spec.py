@@ -8,6 +8,7 @@ import base64
 import copy
 import json
 import math
+import shlex
 from pathlib import Path
 
 import jsonschema
@@ -212,7 +213,7 @@ def test_it_puts_keys_in_the_canonical_order():
         "storage": [{"empty_dir": {}, "mount_path": "/cache"}],
         "containers": [{"port": 8000, "command": "run", "image": "app"}],
         "dockerAuth": base64.b64encode(b"user:pass").decode(),
-        "token": "tok",
+        "token": "token-of-16-chars",
         "name": "ordered",
     }
 
@@ -521,7 +522,7 @@ def test_it_wants_oss_paths_with_the_oss_scheme():
 
 
 def test_it_rejects_a_negative_instance_count():
-    assert the_error(with_metadata(instance=-1), "metadata.instance") == "must be an integer of at least 0"
+    assert the_error(with_metadata(instance=-1), "metadata.instance") == "must be an integer between 0 and 100"
 
 
 def test_it_requires_metadata_instance():
@@ -549,7 +550,7 @@ def test_it_rejects_bools_floats_and_strings_where_integers_are_expected(key, va
 
 
 def test_it_rejects_integers_too_large_for_the_database():
-    assert the_error(with_metadata(instance=2**40), "metadata.instance") == "must be at most 2147483647"
+    assert the_error(with_metadata(memory=2**40), "metadata.memory") == "must be at most 2147483647"
 
 
 def test_it_rejects_null_and_says_to_leave_the_key_out():
@@ -1131,6 +1132,8 @@ def probes(draw):
 def containers(draw, with_port: bool):
     container = {"image": draw(images)}
     container[draw(st.sampled_from(["command", "script"]))] = draw(storable_text(min_size=1, max_size=20))
+    if "command" in container:  # a valid command splits into words, as the engine splits it
+        container["command"] = "run " + shlex.quote(container["command"])
     if with_port:
         container["port"] = draw(ports)
     variables = draw(st.lists(env_names, unique=True, max_size=3))
@@ -1171,7 +1174,7 @@ def valid_configs(draw):
     if draw(st.booleans()):
         config["labels"] = draw(st.dictionaries(storable_text(max_size=5), storable_text(max_size=5), max_size=3))
     if draw(st.booleans()):
-        config["token"] = draw(st.from_regex(r"[A-Za-z0-9_-]{8,20}", fullmatch=True))
+        config["token"] = draw(st.from_regex(r"[A-Za-z0-9_-]{16,24}", fullmatch=True))
     if draw(st.booleans()):
         strategies = draw(st.dictionaries(st.sampled_from(["qps", "cpu"]), small, min_size=1))
         form = {"strategies": strategies}
