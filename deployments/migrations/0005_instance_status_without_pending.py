@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("deployments", "0003_storage"),
+        ("deployments", "0004_git_url_credentials"),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ import deployments.crypto
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('deployments', '0004_instance_status_without_pending'),
+        ('deployments', '0005_instance_status_without_pending'),
     ]
 
     operations = [
