@@ -26,11 +26,14 @@ def deployment_enqueue_on_commit(*, service: Service, kind: str, actor, version:
         service=service, kind=kind, version=version or service.current_version, created_by=actor
     )
 
+    # Teardowns wait out grace periods: they go to their own queue (engine.tasks.teardown_route).
+    teardown = kind in (DeploymentKind.STOP, DeploymentKind.DELETE) or (
+        kind == DeploymentKind.SCALE and Instance.objects.filter(service=service).count() > service.instance
+    )
+
     def send():
-
-
         task = tasks.deployment_restart_task if kind == DeploymentKind.RESTART else tasks.deployment_execute_task
-        result = task.delay(deployment.pk)
+        result = task.apply_async((deployment.pk,), **(tasks.teardown_route() if teardown else {}))
         Deployment.objects.filter(pk=deployment.pk).update(task_id=result.id or "")
 
     transaction.on_commit(send)

@@ -2,6 +2,7 @@
 """
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from deployments.choices import (
 from deployments.engine.converge import service_converge
 from deployments.engine.failures import service_failure_record
 from deployments.engine.hosts import host_refresh, host_runtime
+from deployments.engine.status import ZERO_INSTANCE_STATES
 from deployments.events import event_record
 from deployments.models import DockerHost, Instance, Service
 from deployments.runtime import LABEL_INSTALLATION, LABEL_INSTANCE, LABEL_ROLE, LABEL_SERVICE, RuntimeFailure
@@ -23,11 +25,13 @@ from deployments.runtime import LABEL_INSTALLATION, LABEL_INSTANCE, LABEL_ROLE, 
 log = logging.getLogger(__name__)
 
 
-def reconcile_pass() -> dict:
+def reconcile_pass(*, teardown: Callable[[int], None] | None = None) -> dict:
     """Compare desired (DB) with actual (Docker labels) on every host: one list call per host.
 
     Restarts exited instances with back-off (recording exit code, OOMKilled and the last
     50 log lines), recreates missing ones, removes orphans. Returns counts for logging.
+    With `teardown`, services that are stopping or being deleted are handed to it (their
+    convergence waits out grace periods) instead of being converged inline.
     """
     stats = {"hosts": 0, "restarted": 0, "orphans": 0, "converged": 0, "errors": 0}
     for host in DockerHost.objects.exclude(status=HostStatus.DRAINING):
@@ -37,7 +41,10 @@ def reconcile_pass() -> dict:
         except Exception:
             log.exception("reconcile: host %s failed; going on with the others", host.name)
             stats["errors"] += 1
-    for service_id in services_needing_convergence():
+    for service_id, status in services_needing_convergence(with_status=True):
+        if teardown is not None and status in ZERO_INSTANCE_STATES:
+            teardown(service_id)
+            continue
         # Nor may one service's: it gets a Warning event, the others their convergence.
         try:
             if service_converge(service_id=service_id):
@@ -105,7 +112,7 @@ def _instance_heal(*, instance: Instance, state, runtime, stats: dict) -> None:
                 stats["restarted"] += 1
 
 
-def services_needing_convergence() -> list[int]:
+def services_needing_convergence(*, with_status: bool = False) -> list:
     """Services whose instances may not match what is desired, found with one query.
 
     A service converges when it is mid-change (an active status), when its live instance
@@ -120,7 +127,7 @@ def services_needing_convergence() -> list[int]:
         .values_list("pk", "status", "instance", "live", "odd")
     )
     return [
-        pk
+        (pk, status) if with_status else pk
         for pk, status, desired, live, odd in rows
         if status != ServiceStatus.FAILED
         and (status != ServiceStatus.RUNNING or odd or live != desired)

@@ -1,7 +1,7 @@
 """`make run`: start Berth's processes in the foreground with prefixed logs; Ctrl-C stops them all.
 
 Starts Redis and dockerd when none answers, registers the local Docker engine as
-host `local`, then web (gunicorn), the Celery worker, beat and the prober. Only
+host `local`, then web (gunicorn), the Celery worker, the teardown worker, beat and the prober. Only
 processes started here are stopped here.
 """
 
@@ -85,6 +85,13 @@ class Command(BaseCommand):
             "worker",
             [python, "-m", "celery", "-A", "console", "worker", "--loglevel", "INFO", "--concurrency", "2"],
         )
+        if settings.BERTH_TEARDOWN_QUEUE:
+            # Teardowns wait out grace periods: their own worker keeps them from starving deploys.
+            self._spawn(
+                "reaper",
+                [python, "-m", "celery", "-A", "console", "worker", "--loglevel", "INFO", "--concurrency", "2",
+                 "-Q", settings.BERTH_TEARDOWN_QUEUE, "-n", "teardown@%h"],
+            )
         self._spawn(
             "beat",
             [python, "-m", "celery", "-A", "console", "beat", "--loglevel", "INFO",
