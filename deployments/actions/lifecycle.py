@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments.access import check_can_write
+from deployments.actions import quotas
 from deployments.choices import DeploymentKind, DeploymentStatus, InstanceStatus, ServiceStatus
 from deployments.engine import tasks
 from deployments.errors import Conflict, NotFound
@@ -90,6 +91,7 @@ def service_start(*, actor, service: Service) -> Deployment:
     _check_write(actor, service)
     if service.status not in (ServiceStatus.STOPPED, ServiceStatus.NOT_DEPLOYED, ServiceStatus.FAILED):
         raise Conflict(f"service {service.name!r} is {service.status}; only a stopped or failed service can be started")
+    quotas.check_quota_for_start(service=service)
     Instance.objects.filter(service=service, status=InstanceStatus.FAILED).delete()
     _set_status(service, ServiceStatus.STARTING if service.status == ServiceStatus.STOPPED else ServiceStatus.CREATING)
     event_record(service=service, reason="Starting", message="starting instances", actor=actor_name(actor))
