@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 class Process:
     name: str
     description: str
-    # Command line with {python} {base} {var} {bind} {redis_host} {redis_port} {docker_socket} placeholders.
+    # Command line with {python} {base} {var} {bind} {redis_host} {redis_port} {docker_socket} {teardown_queue} placeholders.
     argv: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
     # Started by `make run` only when none answers; never a systemd unit of ours.
@@ -90,6 +90,17 @@ PROCESSES: tuple[Process, ...] = (
         heartbeat=True,
         docker=True,
         stop_wait=60,  # a warm shutdown lets running tasks finish
+    ),
+    Process(
+        name="reaper",
+        description="Celery worker for teardowns (stop, delete, scale down): grace periods never starve deploys",
+        argv=(
+            "{python}", "-m", "celery", "-A", "console", "worker", "--loglevel", "INFO", "--concurrency", "2",
+            "-Q", "{teardown_queue}", "-n", "teardown@%h",
+        ),
+        env=PYTHON_ENV,
+        docker=True,
+        stop_wait=60,
     ),
     Process(
         name="beat",

@@ -250,6 +250,11 @@ BERTH_RESTART_BACKOFF = env_int("BERTH_RESTART_BACKOFF", 2)
 BERTH_RESTART_BACKOFF_MAX = env_int("BERTH_RESTART_BACKOFF_MAX", 300)
 # A CA bundle mounted into containers that install Python requirements (for hosts behind a TLS proxy).
 BERTH_EXTRA_CA_BUNDLE = env_str("BERTH_EXTRA_CA_BUNDLE", "")
+# Teardowns (stop, delete, scale down) run on their own Celery queue and worker, so a slow one never
+# holds the slots other tenants' deploys need (docs/engine.md). Empty: everything on the default queue.
+BERTH_TEARDOWN_QUEUE = env_str("BERTH_TEARDOWN_QUEUE", "teardown")
+# At most this many instances of one batch stop side by side (they share one grace period).
+BERTH_TEARDOWN_PARALLELISM = env_int("BERTH_TEARDOWN_PARALLELISM", 32)
 
 # Berth's own processes write a heartbeat this often (seconds); /healthz?full=1 calls one stale after
 # BERTH_HEARTBEAT_STALE seconds (0: three intervals plus 5 s). deployments/health.py.

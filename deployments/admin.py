@@ -24,7 +24,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "created_at")
+    list_display = ("name", "slug", "max_instances", "max_cpu", "max_memory_mb", "created_at")
     search_fields = ("name", "slug")
     inlines = [MembershipInline]
 

@@ -165,9 +165,17 @@ def engine_stack(django_db_setup, django_db_blocker, dockerd):
          "--schedule", str(stack.VAR / f"test-beat-{stack.RUN_ID}")],
         env,
     )
+    # Teardowns (stop, delete, scale down) have their own queue and worker, as in `make run`.
+    teardown_worker = stack.start_manage(
+        "worker-teardown",
+        ["-m", "celery", "-A", "console", "worker", "-Q", "teardown", "-n", f"teardown-{stack.RUN_ID}@%h",
+         "--loglevel", "INFO", "--concurrency", "2"],
+        env,
+    )
     prober = stack.start_manage("prober", ["manage.py", "prober", "--tick", "0.1"], env)
-    yield {"redis_url": redis_url, "env": env, "worker": worker}
+    yield {"redis_url": redis_url, "env": env, "worker": worker, "teardown_worker": teardown_worker}
     stack.stop(prober)
+    stack.stop(teardown_worker)
     stack.stop(worker)
     stack.stop(redis_proc)
 

@@ -47,7 +47,7 @@ class FakeRuntime:
     def info(self) -> HostInfo:
         return HostInfo(cpus=self.cpus, memory_bytes=self.memory_bytes, server_version="fake")
 
-    def pull(self, image: str, auth: RegistryAuth | None) -> str:
+    def pull(self, image: str, auth: RegistryAuth | None, *, local_fallback: bool = True) -> str:
         if image in self.missing_images:
             raise ImageNotFound(f"image {image} was not found in registry fake: check the name and tag")
         return self.images.setdefault(image, f"sha256:{len(self.images) + 1:064x}")

@@ -188,7 +188,7 @@ def test_runall_serves_the_console_the_login_works_and_ctrl_c_stops_everything(t
         assert page.geturl().rstrip("/").endswith("/services") or "/services" in page.geturl(), page.geturl()
         assert f"Log out {username}" in body
         text = log_path.read_text()
-        for prefix in ("    web |", " worker |", "   beat |", "  redis |", " prober |", "gateway |"):
+        for prefix in ("    web |", " worker |", " reaper |", "   beat |", "  redis |", " prober |", "gateway |"):
             assert prefix in text, f"missing {prefix!r} in:\n{text}"
 
         # Everything up: /healthz?full=1 is 200 and every process of ours has a fresh heartbeat.

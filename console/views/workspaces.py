@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from console.forms import MemberForm, MemberRoleForm, RegistryCredentialForm, WorkspaceForm
 from console.views.common import add_errors, domain_errors, sentence
 from deployments import access, selectors
-from deployments.actions import credentials, workspaces
+from deployments.actions import credentials, quotas, workspaces
 from deployments.errors import ConfigInvalid, Conflict
 
 
@@ -28,6 +28,7 @@ def _workspace_page(request: HttpRequest, slug: str, *, status: int = 200, **for
         "credential_form": forms.get("credential_form") or RegistryCredentialForm(),
         "workspace_form": forms.get("workspace_form") or WorkspaceForm(),
         "member_errors": forms.get("member_errors", []),
+        "quota": quotas.quota_body(workspace),
     }
     return render(request, "console/workspace_detail.html", context, status=status)
 

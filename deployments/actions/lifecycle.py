@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments.access import check_can_write
+from deployments.actions import quotas
 from deployments.choices import DeploymentKind, DeploymentStatus, InstanceStatus, ServiceStatus
 from deployments.engine import tasks
 from deployments.errors import Conflict, NotFound
@@ -26,11 +27,14 @@ def deployment_enqueue_on_commit(*, service: Service, kind: str, actor, version:
         service=service, kind=kind, version=version or service.current_version, created_by=actor
     )
 
+    # Teardowns wait out grace periods: they go to their own queue (engine.tasks.teardown_route).
+    teardown = kind in (DeploymentKind.STOP, DeploymentKind.DELETE) or (
+        kind == DeploymentKind.SCALE and Instance.objects.filter(service=service).count() > service.instance
+    )
+
     def send():
-
-
         task = tasks.deployment_restart_task if kind == DeploymentKind.RESTART else tasks.deployment_execute_task
-        result = task.delay(deployment.pk)
+        result = task.apply_async((deployment.pk,), **(tasks.teardown_route() if teardown else {}))
         Deployment.objects.filter(pk=deployment.pk).update(task_id=result.id or "")
 
     transaction.on_commit(send)
@@ -87,6 +91,7 @@ def service_start(*, actor, service: Service) -> Deployment:
     _check_write(actor, service)
     if service.status not in (ServiceStatus.STOPPED, ServiceStatus.NOT_DEPLOYED, ServiceStatus.FAILED):
         raise Conflict(f"service {service.name!r} is {service.status}; only a stopped or failed service can be started")
+    quotas.check_quota_for_start(service=service)
     Instance.objects.filter(service=service, status=InstanceStatus.FAILED).delete()
     _set_status(service, ServiceStatus.STARTING if service.status == ServiceStatus.STOPPED else ServiceStatus.CREATING)
     event_record(service=service, reason="Starting", message="starting instances", actor=actor_name(actor))

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from deployments import spec
 from deployments.access import check_can_write
-from deployments.actions import lifecycle
+from deployments.actions import lifecycle, quotas
 from deployments.errors import ConfigInvalid
 from deployments.events import event_record
 from deployments.models import Service, ServiceVersion, Workspace
@@ -101,6 +101,7 @@ def service_create(*, actor, workspace: Workspace, config: object, deploy: bool 
             _new_version(service=service, config=canonical, actor=actor)
             service.save(update_fields=["latest_version_number", "current_version"])
             if deploy:
+                quotas.check_quota_for_config(workspace=workspace, config=canonical)
                 lifecycle.service_deploy_on_commit(service=service, actor=actor)
     except IntegrityError:
         raise ConfigInvalid(
@@ -139,6 +140,7 @@ def service_update(*, actor, service: Service, config: object) -> tuple[Service,
         )
     with transaction.atomic():
         locked = Service.objects.select_for_update().get(pk=service.pk)
+        quotas.check_quota_for_config(workspace=locked.workspace, config=canonical, service=locked)
         current = service_config(service=locked, reveal_secrets=True)
         changed = _without_instance_and_token(canonical) != _without_instance_and_token(current)
         fields = ["instance", "updated_at"]

@@ -7,7 +7,7 @@ otherwise be taken by `services/<name>/<action>`: those come first.
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from deployments.api import alerts, api_keys, gateway, instances, services, storage, workspaces
+from deployments.api import alerts, api_keys, gateway, instances, quotas, services, storage, workspaces
 
 urlpatterns = [
     path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
@@ -31,6 +31,7 @@ urlpatterns = [
     path("services/<str:name>/mounts", storage.ServiceMountListView.as_view(), name="api-service-mounts"),
     path("services/<str:name>/<str:action>", services.ServiceActionView.as_view(), name="api-service-action"),
     path("workspaces", workspaces.WorkspaceListView.as_view(), name="api-workspaces"),
+    path("workspaces/<slug:slug>", quotas.WorkspaceDetailView.as_view(), name="api-workspace"),
     path("workspaces/<slug:slug>/members", workspaces.WorkspaceMemberListView.as_view(), name="api-members"),
     path(
         "workspaces/<slug:slug>/members/<str:username>",

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from deployments import selectors, spec
-from deployments.actions import credentials, workspaces
+from deployments.actions import credentials, quotas, workspaces
 from deployments.api.services import ERRORS
 
 
@@ -29,6 +29,7 @@ class WorkspaceListView(APIView):
                         "name": m.workspace.name,
                         "role": m.role,
                         "current": current is not None and m.workspace_id == current.pk,
+                        **quotas.quota_body(m.workspace),
                     }
                     for m in memberships
                 ]

@@ -16,9 +16,10 @@ from deployments.choices import (
 from deployments.engine import rollout
 from deployments.engine.containers import PREPARE_MISSING_PYTHON
 from deployments.engine.hosts import host_runtime
-from deployments.engine.instances import instance_remove, instance_start
+from deployments.engine.instances import instance_start
 from deployments.engine.rollout import rolling_limits
 from deployments.engine.status import ZERO_INSTANCE_STATES, _deployment_finish, service_refresh_status
+from deployments.engine.teardown import instances_remove
 from deployments.engine.versions import grace_period, version_config
 from deployments.events import event_record
 from deployments.locks import service_lock
@@ -55,9 +56,10 @@ def converge_step(service: Service) -> None:
     desired = 0 if service.status in ZERO_INSTANCE_STATES or target is None else service.instance
     # Instances are only ever Creating inside a step holding this lock: one found now was left by a
     # worker that died mid-start. Remove it (and any container it got) and start afresh.
-    for leftover in Instance.objects.filter(service=service, status=InstanceStatus.CREATING).select_related("host"):
+    leftovers = list(Instance.objects.filter(service=service, status=InstanceStatus.CREATING).select_related("host"))
+    for leftover in leftovers:
         event_record(service=service, reason="Recovered", message=f"removing {leftover.name}, left half-made by a stopped worker", warning=True, instance=leftover.name)
-        instance_remove(instance=leftover, grace_seconds=0)
+    instances_remove(removals=[(leftover, 0) for leftover in leftovers])
     instances = list(Instance.objects.filter(service=service).select_related("host", "version").order_by("ordinal"))
     config = version_config(target) if target else {}
     grace = grace_period(target)
@@ -66,8 +68,7 @@ def converge_step(service: Service) -> None:
     pulled: dict = {}
 
     if desired == 0:
-        for instance in instances:
-            instance_remove(instance=instance, grace_seconds=grace_period(instance.version))
+        instances_remove(removals=[(i, grace_period(i.version)) for i in instances])
         _finish_zero(service)
         return
 
@@ -79,8 +80,7 @@ def converge_step(service: Service) -> None:
         event_record(service=service, reason="RolloutFailed", message=f"version {target.number} failed: {reason}", warning=True)
         _deployment_finish(service, ok=False, message=reason)
     if old and target.failed:
-        for instance in new:
-            instance_remove(instance=instance, grace_seconds=0)
+        instances_remove(removals=[(instance, 0) for instance in new])
         keep = _previous_good_version(old)
         Service.objects.filter(pk=service.pk).update(current_version=keep, status=ServiceStatus.RUNNING)
         service.current_version = keep
@@ -107,9 +107,8 @@ def converge_step(service: Service) -> None:
         step = rollout.plan(
             desired=desired, limits=limits, new=[_slot(i) for i in new], old=[_slot(i) for i in old], full=full
         )
-        for key in step.retire_new:
-            instance_remove(instance=by_key[key], grace_seconds=grace)
-            new = [i for i in new if i.pk != key]
+        instances_remove(removals=[(by_key[key], grace) for key in step.retire_new])
+        new = [i for i in new if i.pk not in step.retire_new]
         for _ in range(step.start):
             started = instance_start(service=service, version=target, pulled=pulled)
             if started is None:
@@ -121,10 +120,8 @@ def converge_step(service: Service) -> None:
             step = rollout.plan(
                 desired=desired, limits=limits, new=[_slot(i) for i in new], old=[_slot(i) for i in old], full=True
             )
-        for key in step.retire_old:
-            instance = by_key[key]
-            instance_remove(instance=instance, grace_seconds=grace_period(instance.version))
-            old = [i for i in old if i.pk != key]
+        instances_remove(removals=[(by_key[k], grace_period(by_key[k].version)) for k in step.retire_old])
+        old = [i for i in old if i.pk not in step.retire_old]
         if not step.retire_old:
             break
     service_refresh_status(service_id=service.pk)

@@ -9,13 +9,14 @@ from deployments.choices import (
 )
 from deployments.engine.containers import instance_containers, instance_name, main_container
 from deployments.engine.hosts import host_pick, host_runtime
+from deployments.engine.images import image_resolve
 from deployments.engine.status import _phase
+from deployments.engine.teardown import instances_remove
 from deployments.engine.versions import version_config
 from deployments.events import event_record
 from deployments.locks import lock_keepalive
 from deployments.models import Instance, Service, ServiceVersion
-from deployments.registries import pinned_tag, registry_auth_for
-from deployments.runtime import LABEL_INSTANCE, RuntimeFailure
+from deployments.runtime import RuntimeFailure
 from deployments.storage import mounts
 
 
@@ -73,14 +74,10 @@ def instance_start(*, service: Service, version: ServiceVersion, pulled: dict) -
             if key not in pulled:
                 _phase(service, "pulling")
                 image_id = version.image_ids.get(container.image)
-                if image_id and runtime.image_has(image_id):
-                    pulled[key] = image_id
-                elif pinned_tag(container.image) and runtime.image_has(container.image):
-                    # Kubernetes' IfNotPresent: a tagged (not :latest) image already on the host is used as is.
-                    pulled[key] = runtime.image_id(container.image)
-                else:
-                    auth = registry_auth_for(service=service, config=config, image=container.image)
-                    pulled[key] = runtime.pull(container.image, auth)
+                # IfNotPresent for public images; private ones only for workspaces that may pull them.
+                pulled[key] = image_resolve(
+                    runtime=runtime, service=service, version=version, config=config, image=container.image
+                )
                 if not image_id:
                     # The first id resolved for a version is the one a rollback re-applies.
                     version.image_ids = {**version.image_ids, container.image: pulled[key]}
@@ -111,12 +108,4 @@ def instance_start(*, service: Service, version: ServiceVersion, pulled: dict) -
 
 def instance_remove(*, instance: Instance, grace_seconds: int) -> None:
     """Take an instance out of traffic, stop it (SIGTERM, then SIGKILL after the grace) and forget it."""
-    Instance.objects.filter(pk=instance.pk).update(status=InstanceStatus.TERMINATING, ready=False)
-    if instance.host:
-        runtime = host_runtime(instance.host)
-        for state in runtime.list({LABEL_INSTANCE: instance.name}):
-            if state.running:
-                runtime.stop(state.id, grace_seconds=grace_seconds)
-            runtime.remove(state.id)
-        mounts.instance_volumes_remove(runtime=runtime, instance_name=instance.name)
-    Instance.objects.filter(pk=instance.pk).delete()
+    instances_remove(removals=[(instance, grace_seconds)])

@@ -7,6 +7,7 @@ queued in Redis, and beat's schedule, address tasks by name.
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from deployments.engine.alerts import alerts_dispatch_pass
 from deployments.engine.converge import service_converge
@@ -14,6 +15,16 @@ from deployments.engine.jobs import deployment_execute, deployment_restart_execu
 from deployments.engine.reconcile import reconcile_pass
 
 log = logging.getLogger(__name__)
+
+
+def teardown_route() -> dict:
+    """`apply_async` options that send a teardown (stop, delete, scale down) to its own queue, served by
+    its own worker, so a slow teardown never takes the slots other tenants' deploys wait for."""
+    return {"queue": settings.BERTH_TEARDOWN_QUEUE} if settings.BERTH_TEARDOWN_QUEUE else {}
+
+
+def _converge_on_teardown_queue(service_id: int) -> None:
+    service_converge_task.apply_async((service_id,), **teardown_route())
 
 
 @shared_task(name="deployments.tasks.deployment_execute", acks_late=True, ignore_result=True)
@@ -37,7 +48,7 @@ def deployment_restart_task(deployment_id: int) -> None:
 @shared_task(name="deployments.tasks.reconcile", ignore_result=True, expires=30)
 def reconcile_task() -> None:
     """Periodic (beat): desired state in the DB vs containers on every host."""
-    stats = reconcile_pass()
+    stats = reconcile_pass(teardown=_converge_on_teardown_queue if settings.BERTH_TEARDOWN_QUEUE else None)
     log.debug("reconcile: %s", stats)
 
 

@@ -16,6 +16,7 @@ from deployments.models.alerts import (
 )
 from deployments.models.gateway import TrafficSample
 from deployments.models.hosts import DockerHost
+from deployments.models.images import PrivateImagePull
 from deployments.models.services import Deployment, Event, Instance, Service, ServiceVersion
 from deployments.models.storage import AddressingStyle, InstanceMount, ObjectStore
 from deployments.models.workspaces import ApiKey, Membership, Profile, RegistryCredential, Workspace
@@ -37,6 +38,7 @@ __all__ = [
     "InstanceMount",
     "Membership",
     "ObjectStore",
+    "PrivateImagePull",
     "Profile",
     "RegistryCredential",
     "Service",

@@ -17,6 +17,10 @@ class Workspace(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Quotas set by administrators (deployments/actions/quotas.py); null means unlimited.
+    max_instances = models.PositiveIntegerField(null=True, blank=True, help_text="instances; empty: unlimited")
+    max_cpu = models.FloatField(null=True, blank=True, help_text="CPU cores in total; empty: unlimited")
+    max_memory_mb = models.PositiveIntegerField(null=True, blank=True, help_text="MB of memory in total; empty: unlimited")
 
     class Meta:
         ordering = ["name"]

@@ -111,8 +111,12 @@ class HostInfo:
 class Runtime(Protocol):
     def info(self) -> HostInfo: ...
 
-    def pull(self, image: str, auth: RegistryAuth | None) -> str:
-        """Make `image` present on the host; returns its id (digest). Raises ImageNotFound / RegistryAuthFailed."""
+    def pull(self, image: str, auth: RegistryAuth | None, *, local_fallback: bool = True) -> str:
+        """Make `image` present on the host; returns its id (digest). Raises ImageNotFound / RegistryAuthFailed.
+
+        With `local_fallback`, an anonymous pull that fails returns a local image of that name (one built
+        on the host and never pushed); without it the registry's answer stands (a private image's check).
+        """
 
     def image_has(self, image: str) -> bool: ...
 

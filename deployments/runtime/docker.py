@@ -138,7 +138,7 @@ class DockerRuntime:
     def image_id(self, image: str) -> str:
         return self._call("look up an image", self.client.images.get, image).id
 
-    def pull(self, image: str, auth: RegistryAuth | None) -> str:
+    def pull(self, image: str, auth: RegistryAuth | None, *, local_fallback: bool = True) -> str:
         registry = registry_of(image)
         repository, tag = image, None
         if "@" not in image:
@@ -154,7 +154,7 @@ class DockerRuntime:
         except docker_errors.APIError as exc:
             text = str(exc.explanation or exc).lower()
             # A local image that was never pushed anywhere is still usable (tests and air-gapped hosts).
-            if not auth and self.image_has(image):
+            if not auth and local_fallback and self.image_has(image):
                 return self.client.images.get(image).id
             if "unauthorized" in text or "authentication required" in text or "denied" in text or "no basic auth" in text:
                 # The SDK reports a refused login as a 500; say what happened.

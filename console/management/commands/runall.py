@@ -64,6 +64,7 @@ class Command(BaseCommand):
             "redis_host": redis_host,
             "redis_port": str(redis_port),
             "docker_socket": docker_socket,
+            "teardown_queue": settings.BERTH_TEARDOWN_QUEUE or "teardown",
         }
         needs_redis = not _port_open(redis_host, redis_port)
         needs_docker = settings.BERTH_LOCAL_DOCKER_URL.startswith("unix://") and not _docker_answers(docker_socket)

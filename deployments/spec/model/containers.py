@@ -2,7 +2,7 @@
 
 from typing import Annotated, ClassVar, Literal
 
-from deployments.spec.model.base import bounded_int, SpecModel, with_message, opt, req
+from deployments.spec.model.base import SpecModel, bounded_int, opt, req, with_message
 from deployments.spec.model.leaves import AbsPath, Command, EnvName, Image, JsonObject, Port, ProbePort, Text
 
 

@@ -9,16 +9,15 @@ from pydantic import AfterValidator, Field, JsonValue, WrapValidator
 
 from deployments.spec.credentials import DOCKER_AUTH_RULE, DockerAuthError, decode_docker_auth
 from deployments.spec.model.base import (
+    ENV_NAME_PATTERN,
     INT_MAX,
     NAME_PATTERN,
     NAME_RULE,
-    ENV_NAME_PATTERN,
     RESERVED_PORTS,
     bounded_int,
-    with_message,
     fail,
+    with_message,
 )
-
 
 # Docker's reference grammar (distribution/reference, regexp.go), with ASCII classes
 # instead of \w (which is Unicode in Python) and only the registered digest algorithms.

@@ -4,7 +4,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import JsonValue
 
-from deployments.spec.model.base import MAX_INSTANCES, bounded_int, SpecModel, with_message, opt, req
+from deployments.spec.model.base import MAX_INSTANCES, SpecModel, bounded_int, opt, req, with_message
 from deployments.spec.model.leaves import IntOrPercent, Text
 
 

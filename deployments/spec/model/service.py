@@ -4,7 +4,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, JsonValue, model_serializer
 
-from deployments.spec.model.base import NAME_RULE, bounded_int, SpecModel, with_message, opt, req
+from deployments.spec.model.base import NAME_RULE, SpecModel, bounded_int, opt, req, with_message
 from deployments.spec.model.containers import Container
 from deployments.spec.model.leaves import (
     Cron6,

@@ -2,17 +2,17 @@
 
 from typing import Annotated, Literal
 
-from deployments.spec.model.base import bounded_int, SpecModel, with_message, opt, req
+from deployments.spec.model.base import SpecModel, bounded_int, opt, req, with_message
 from deployments.spec.model.leaves import (
     AbsPath,
     Directory,
     GitRef,
-    NfsPath,
-    NfsText,
     HttpsUrl,
     Image,
     JsonObject,
     MountPath,
+    NfsPath,
+    NfsText,
     ObjectStoreName,
     OssPath,
     Text,
