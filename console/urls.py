@@ -20,3 +20,6 @@ urlpatterns = [
     path("", include("console.urls_storage")),
     path("", include("console.urls_ui")),
 ]
+
+# The console's own 403 page says why and shows the user's role; 404 and 500 are templates only.
+handler403 = "console.errors.permission_denied"

@@ -98,6 +98,10 @@ def service_list(request: HttpRequest) -> HttpResponse:
 @domain_errors
 def service_delete(request: HttpRequest, name: str) -> HttpResponse:
     service, _ = selectors.service_get_for_user(user=request.user, name=name)
+    services.check_can_write(user=request.user, workspace=service.workspace)
+    if request.POST.get("confirm", "").strip() != service.name:  # as Coolify and Railway: type the name
+        messages.error(request, f"Not deleted: type the service name, {service.name}, to confirm.")
+        return redirect("service-detail", name=service.name)
     if services.service_delete(actor=request.user, service=service):
         messages.success(request, f"Deleted service {name}.")
     else:
@@ -154,7 +158,7 @@ def _import(request: HttpRequest) -> tuple[sf.ServiceForm | None, str]:
     upload = ImportForm(request.POST, request.FILES)
     if not upload.is_valid():
         return None, " ".join(upload.non_field_errors()) or "nothing to import"
-    config, problem = sf.parse_json_object(upload.cleaned_data["text"], "The imported file")
+    config, problem = sf.parse_json_object(upload.cleaned_data["text"], upload.cleaned_data["source"])
     if problem:
         return None, problem
     return sf.from_config(config), ""

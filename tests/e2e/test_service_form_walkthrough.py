@@ -77,7 +77,9 @@ def test_the_most_recent_import_input_wins_and_errors_name_their_source(page: Pa
     expect(field(page, "Service name")).to_have_value("from_paste")
 
 
-def test_a_blank_form_shows_errors_only_for_touched_fields_and_all_of_them_on_save(page: Page, live_server, alice, team):
+def test_a_blank_form_shows_errors_only_for_touched_fields_and_all_of_them_on_save(
+    page: Page, live_server, alice, team
+):
     log_in(page, live_server.url, NEW)
     expect(page.locator("#preview h2")).to_contain_text("problem")
     expect(page.locator(".field-errors li:visible")).to_have_count(0)
@@ -103,7 +105,9 @@ def test_the_cpu_input_says_it_takes_whole_cores(page: Page, live_server, alice,
     expect(page.locator("#cpu-hint")).to_contain_text("whole cores")
 
 
-def test_mount_types_have_human_labels_and_host_paths_say_why_they_are_off(page: Page, live_server, alice, team, settings):
+def test_mount_types_have_human_labels_and_host_paths_say_why_they_are_off(
+    page: Page, live_server, alice, team, settings
+):
     settings.BERTH_HOST_PATH_ROOTS = []
     log_in(page, live_server.url, NEW)
     page.get_by_role("button", name="Add mount").click()
