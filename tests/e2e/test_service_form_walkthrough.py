@@ -11,7 +11,7 @@ from deployments import services
 from deployments.models import Service
 from tests.conftest import FLASK_CONFIG
 from tests.e2e.test_service_form import IMAGE, field, log_in
-from tests.e2e.walkthrough import capture_console_errors
+from tests.e2e.walkthrough import capture_console_errors, draft_service
 
 pytestmark = pytest.mark.browser
 
@@ -33,6 +33,17 @@ def test_enter_in_a_text_field_saves_the_service_with_its_variables(page: Page, 
     # Enter saved the form (it did not press "Remove variable", the form's first button).
     expect(page).to_have_url(re.compile(r"/services/enter_demo/$"))
     config = services.service_config(service=Service.objects.get(name="enter_demo"))
+    assert config["containers"][0]["env"] == [{"name": "MODEL_DIR", "value": "/models"}]
+
+
+def test_enter_on_the_edit_page_saves_and_keeps_the_variables(page: Page, live_server, alice, team):
+    draft_service(alice, team, "edit_demo")
+    log_in(page, live_server.url, "/services/edit_demo/edit")
+    field(page, "Image").fill(IMAGE.replace("1.0", "2.0"))
+    field(page, "Image").press("Enter")
+    expect(page).to_have_url(re.compile(r"/services/edit_demo/$"))
+    config = services.service_config(service=Service.objects.get(name="edit_demo"))
+    assert config["containers"][0]["image"].endswith(":2.0")
     assert config["containers"][0]["env"] == [{"name": "MODEL_DIR", "value": "/models"}]
 
 
