@@ -15,6 +15,8 @@ def _workspace_role(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {}
     kwargs = request.resolver_match.kwargs if request.resolver_match else {}
+    if request.path.startswith(("/hosts/", "/dashboard/")):
+        return {}  # administrators' pages: a workspace role has nothing to do with the refusal
     try:
         if "slug" in kwargs:
             workspace, membership = selectors.workspace_get_for_user(user=user, slug=kwargs["slug"])

@@ -201,6 +201,11 @@ def test_error_pages_are_console_pages_that_say_why_and_link_back(
     expect(page.locator("main")).to_contain_text(team.name)
     expect(page.get_by_role("link", name="Back to the services")).to_be_visible()
 
+    response = page.goto(f"{live_server.url}/hosts/")
+    assert response.status == 403
+    expect(page.locator("main")).to_contain_text("Only administrators manage Docker hosts")
+    expect(page.locator("main")).not_to_contain_text("viewer")
+
     def broken(**kwargs):
         raise RuntimeError("a bug")
 
