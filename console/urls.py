@@ -107,3 +107,9 @@ urlpatterns = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/workers", dashboard.dashboard_workers, name="dashboard-workers"),
 ]
+
+# The console's own 403 page says why and shows the user's role; 404 and 500 are templates only.
+handler403 = "console.errors.permission_denied"
+
+# The console's own 403 page says why and shows the user's role; 404 and 500 are templates only.
+handler403 = "console.errors.permission_denied"

@@ -36,7 +36,9 @@ class ApiKeyForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    """A config to load into the service form: pasted or uploaded (the file wins)."""
+    """A config to load into the service form: pasted or uploaded. The file wins if both come (the page's
+    script clears the file when text is pasted after it, so the last one given wins); `source` names
+    the one used, for error messages."""
 
     import_text = forms.CharField(label="Paste JSON", required=False, widget=forms.Textarea(attrs={"rows": 6}))
     import_file = forms.FileField(label="JSON file", required=False)
@@ -52,9 +54,11 @@ class ImportForm(forms.Form):
             try:
                 data["text"] = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:
-                raise forms.ValidationError("the file is not UTF-8 text; is it a JSON file?")
+                raise forms.ValidationError(f"{upload.name} is not UTF-8 text; is it a JSON file?")
+            data["source"] = upload.name
         else:
             data["text"] = data.get("import_text", "")
+            data["source"] = "The pasted text"
         if not data["text"].strip():
             raise forms.ValidationError("paste a JSON config or choose a file to import")
         return data

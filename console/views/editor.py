@@ -72,7 +72,7 @@ def _import(request: HttpRequest) -> tuple[sf.ServiceForm | None, str]:
     upload = ImportForm(request.POST, request.FILES)
     if not upload.is_valid():
         return None, " ".join(upload.non_field_errors()) or "nothing to import"
-    config, problem = sf.parse_json_object(upload.cleaned_data["text"], "The imported file")
+    config, problem = sf.parse_json_object(upload.cleaned_data["text"], upload.cleaned_data["source"])
     if problem:
         return None, problem
     return sf.from_config(config), ""

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from console.views.common import domain_errors, paged, status_filter
-from deployments import selectors
+from deployments import access, selectors
 from deployments.actions import services, workspaces
 from deployments.choices import ServiceStatus
 
@@ -43,6 +43,10 @@ def service_list(request: HttpRequest) -> HttpResponse:
 @domain_errors
 def service_delete(request: HttpRequest, name: str) -> HttpResponse:
     service, _ = selectors.service_get_for_user(user=request.user, name=name)
+    access.check_can_write(user=request.user, workspace=service.workspace)
+    if request.POST.get("confirm", "").strip() != service.name:  # as Coolify and Railway: type the name
+        messages.error(request, f"Not deleted: type the service name, {service.name}, to confirm.")
+        return redirect("service-detail", name=service.name)
     if services.service_delete(actor=request.user, service=service):
         messages.success(request, f"Deleted service {name}.")
     else:

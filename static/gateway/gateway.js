@@ -1,20 +1,10 @@
 /* Berth gateway panels: copy buttons, the "try it" panel and the traffic charts (uPlot, vendored). */
 (function () {
   "use strict";
-
-  // --- copy buttons: <button data-copy="#selector"> -------------------------------------------
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest("[data-copy]");
-    if (!button) return;
-    var source = document.querySelector(button.getAttribute("data-copy"));
-    if (!source) return;
-    var text = source.value !== undefined ? source.value : source.textContent;
-    navigator.clipboard.writeText(text.trim()).then(function () {
-      var label = button.textContent;
-      button.textContent = "Copied";
-      setTimeout(function () { button.textContent = label; }, 1200);
-    });
-  });
+  // Both gateway partials include this file, so a page can run it twice: register everything once,
+  // or every "try it" click sends two requests. (Copy buttons live in static/console/console.js.)
+  if (window.berthGateway) return;
+  window.berthGateway = true;
 
   // --- try it: send a request through the gateway from the browser ----------------------------
   document.addEventListener("submit", function (event) {

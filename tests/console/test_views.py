@@ -54,7 +54,7 @@ def read_pages(team, service):
 def writes(team, service, credential):
     return [
         (reverse("service-edit", args=[service.name]), {"op": "save", "env-TOTAL": "0", "storage-TOTAL": "0"}),
-        (reverse("service-delete", args=[service.name]), {}),
+        (reverse("service-delete", args=[service.name]), {"confirm": service.name}),
         (reverse("workspace-member-add", args=[team.slug]), {"username": "charlie", "role": "viewer"}),
         (reverse("workspace-member-change", args=[team.slug, "alice"]), {"m0-role": "viewer"}),
         (reverse("workspace-member-remove", args=[team.slug, "alice"]), {}),
@@ -232,8 +232,13 @@ def test_developers_reveal_the_token_too(client, alice, team, service):
     assert service.token in get_as(client, dev, reverse("service-token-reveal", args=[service.name])).content.decode()
 
 
-def test_alice_deletes_a_service(client, alice, service):
-    response = post_as(client, alice, reverse("service-delete", args=[service.name]))
+def test_alice_deletes_a_service_once_she_typed_its_name(client, alice, service):
+    url = reverse("service-delete", args=[service.name])
+    for typed in ("", "flask", service.name.upper()):
+        response = post_as(client, alice, url, {"confirm": typed})
+        assert response.status_code == 302 and response["Location"] == reverse("service-detail", args=[service.name])
+        assert Service.objects.filter(name=service.name).exists(), typed
+    response = post_as(client, alice, url, {"confirm": service.name})
     assert response.status_code == 302 and response["Location"] == reverse("service-list")
     assert not Service.objects.filter(name=service.name).exists()
 
