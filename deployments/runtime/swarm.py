@@ -75,7 +75,9 @@ class SwarmRuntime:
                 ) from exc
             raise
         except (docker_errors.DockerException, OSError) as exc:
-            raise HostUnreachable(f"cannot reach the Swarm manager at {self.url} while trying to {what}: {exc}") from exc
+            raise HostUnreachable(
+                f"cannot reach the Swarm manager at {self.url} while trying to {what}: {exc}"
+            ) from exc
 
     # --- nodes ----------------------------------------------------------------------------------------
 
@@ -98,7 +100,9 @@ class SwarmRuntime:
                 self._call("change a node's availability", api.update_node, node_id, node["Version"]["Index"], spec)
                 return
             except docker_errors.NotFound as exc:
-                raise RuntimeError_(f"node {node_id} is not part of the cluster any more", reason="NodeNotFound") from exc
+                raise RuntimeError_(
+                    f"node {node_id} is not part of the cluster any more", reason="NodeNotFound"
+                ) from exc
             except docker_errors.APIError as exc:
                 if "update out of sequence" not in str(exc.explanation or exc):
                     raise RuntimeError_(f"changing node {node_id} to {availability} failed: {exc.explanation}") from exc
@@ -135,7 +139,9 @@ class SwarmRuntime:
         if "@" in image:
             return image
         registry = registry_of(image)
-        credentials = {"username": auth.username, "password": auth.password, "serveraddress": registry} if auth else None
+        credentials = (
+            {"username": auth.username, "password": auth.password, "serveraddress": registry} if auth else None
+        )
         try:
             found = self._call(
                 "ask the registry for the image's digest", self.client.api.inspect_distribution, image, credentials
@@ -148,7 +154,9 @@ class SwarmRuntime:
                     "registry credential"
                 ) from exc
             if auth and ("manifest unknown" in text or "not found" in text.lower()):
-                raise ImageNotFound(f"image {image} was not found in registry {registry}: check the name and tag") from exc
+                raise ImageNotFound(
+                    f"image {image} was not found in registry {registry}: check the name and tag"
+                ) from exc
             return image
         return f"{image}@{found['Descriptor']['digest']}"
 
@@ -173,7 +181,9 @@ class SwarmRuntime:
                 return self._version_get(spec.name) or self._missing(spec.name)
             if _auth_text(text):
                 raise RegistryAuthFailed(f"registry {registry_of(image)} refused the credentials for {image}") from exc
-            raise RuntimeError_(f"creating Swarm service {spec.name} failed: {text}", reason="ServiceCreateFailed") from exc
+            raise RuntimeError_(
+                f"creating Swarm service {spec.name} failed: {text}", reason="ServiceCreateFailed"
+            ) from exc
         return self._version_get(spec.name) or self._missing(spec.name)
 
     def _create(self, spec: VersionSpec, image: str, replicas: int) -> None:
@@ -181,7 +191,8 @@ class SwarmRuntime:
             image,
             command=spec.entrypoint,  # Swarm's "Command" replaces the image's entrypoint, "Args" its command
             args=spec.command,
-            env=spec.env,
+            # Swarm expands Go templates in env values ({{.Node.Hostname}}); a user's value is data, not a template.
+            env={name: value.replace("{{", '{{"{{"}}') for name, value in spec.env.items()},
             labels=spec.labels,
             stop_grace_period=spec.stop_grace_seconds * _NANO,
         )
@@ -330,12 +341,24 @@ class SwarmRuntime:
                 lines.append(message)
         return "\n".join(lines) + ("\n" if lines else "")
 
-    def task_error(self, task: TaskState) -> RuntimeError_ | None:
-        """The domain error a failed or rejected task stands for, or None when the task has no error."""
+    def task_error(self, task: TaskState, *, auth: RegistryAuth | None = None) -> RuntimeError_ | None:
+        """The domain error a failed or rejected task stands for, or None when the task has no error.
+
+        A node that cannot pull only logs why and then reports "No such image" (Swarm's executor goes on
+        with whatever image it has): with the version's `auth`, the manager asks the registry again, so
+        refused credentials come out as RegistryAuthFailed rather than a missing image."""
         text = task.error
         if not text:
             return None
-        registry = registry_of(task.image.split("@", 1)[0]) if task.image else "the registry"
+        reference = task.image.split("@", 1)[0]
+        registry = registry_of(reference) if task.image else "the registry"
+        if "no such image" in text.lower() and auth is not None:
+            try:
+                self.resolve_image(reference, auth)
+            except RegistryAuthFailed as exc:
+                return RegistryAuthFailed(f"{exc} (a cluster node could not pull it: {text})")
+            except RuntimeError_:
+                pass
         if _auth_text(text):
             return RegistryAuthFailed(
                 f"registry {registry} refused the credentials for {task.image} on a cluster node: check dockerAuth "
