@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests import stack
-from tests.swarm_cluster import SwarmCluster, start_registry_on
+from tests.swarm_cluster import SwarmCluster, start_registry_on, sweep_stale
 
 SWARM_REGISTRY_USER, SWARM_REGISTRY_PASSWORD = "robot", "swarm-registry-pw"
 
@@ -16,6 +16,9 @@ SWARM_REGISTRY_USER, SWARM_REGISTRY_PASSWORD = "robot", "swarm-registry-pw"
 def swarm_cluster(busybox_image):
     """Three dockerd in their own network namespaces joined into one swarm, with the busybox test image
     loaded on every node. Started once per run; everything it made is removed at the end."""
+    swept = sweep_stale()
+    if swept:
+        print(f"\nswarm harness: removed clusters left by killed runs {swept}")
     cluster = SwarmCluster()
     try:
         cluster.start()

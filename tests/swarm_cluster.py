@@ -109,6 +109,8 @@ class SwarmCluster:
     def start(self) -> SwarmCluster:
         began = time.monotonic()
         try:
+            self.run_dir.mkdir(parents=True)
+            (self.run_dir / "owner").write_text(str(os.getpid()))  # lets a later run sweep us if we get killed
             self._network()
             for node in self.nodes:
                 self._dockerd(node)
@@ -254,6 +256,41 @@ class SwarmCluster:
         subprocess.run(["ip", "link", "del", self.uplink], capture_output=True)
         shutil.rmtree(self.run_dir, ignore_errors=True)
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def sweep_stale() -> list[str]:
+    """Remove what harness runs that were killed (no teardown ran) left behind: their dockerds (by the PIDs in
+    their pidfiles), shims, mounts, namespaces and directories. A run whose owner process lives is left alone.
+    Returns the run ids swept."""
+    swept = []
+    for run_dir in sorted(Path("/run").glob("berth-swarm-*")):
+        try:
+            owner = int((run_dir / "owner").read_text())
+        except (OSError, ValueError):
+            owner = None
+            if time.time() - run_dir.stat().st_mtime < 60:  # just created: its owner file is on its way
+                continue
+        if owner is not None and _alive(owner):
+            continue
+        cluster = SwarmCluster(run_id=run_dir.name.removeprefix("berth-swarm-"), prefix="0.0.0")
+        for node in cluster.nodes:
+            try:
+                _kill_tree(int((Path(node.exec_root) / "dockerd.pid").read_text()))
+            except (OSError, ValueError):
+                pass
+        cluster.stop()
+        swept.append(cluster.run_id)
+    return swept
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return Path(f"/proc/{pid}/stat").exists() and " Z " not in Path(f"/proc/{pid}/stat").read_text()
 
 
 def _ping(node: Node) -> bool:
