@@ -36,15 +36,22 @@ _NANO = 1_000_000_000
 _MB = 1024 * 1024
 # What a registry or the daemon says when credentials are missing or refused (the SDK reports it as a 500).
 _AUTH_MARKERS = ("unauthorized", "no basic auth credentials", "authentication required", "denied", "incorrect username")
+# A task's error mentions many things ("exec: permission denied"): only registry wording counts there.
+_TASK_AUTH_MARKERS = (
+    "unauthorized",
+    "no basic auth credentials",
+    "authentication required",
+    "access to the resource is denied",
+)
 
 
 def _labels_filter(labels: dict[str, str]) -> dict:
     return {"label": [f"{k}={v}" if v else k for k, v in labels.items()]}
 
 
-def _auth_text(text: str) -> bool:
+def _auth_text(text: str, markers: tuple[str, ...] = _AUTH_MARKERS) -> bool:
     lowered = text.lower()
-    return any(marker in lowered for marker in _AUTH_MARKERS)
+    return any(marker in lowered for marker in markers)
 
 
 class SwarmRuntime:
@@ -359,7 +366,7 @@ class SwarmRuntime:
                 return RegistryAuthFailed(f"{exc} (a cluster node could not pull it: {text})")
             except RuntimeError_:
                 pass
-        if _auth_text(text):
+        if _auth_text(text, _TASK_AUTH_MARKERS):
             return RegistryAuthFailed(
                 f"registry {registry} refused the credentials for {task.image} on a cluster node: check dockerAuth "
                 f"or the saved registry credential ({text})"

@@ -138,6 +138,9 @@ def test_env_values_reach_the_container_as_written_not_as_swarm_templates(runtim
         [task] = wait_running(runtime, "6", 1)
         container = swarm_cluster.node_by_address(task.node_address).client().containers.get(task.container_id)
         assert "GREETING={{.Node.Hostname}} and {{ braces }}" in container.attrs["Config"]["Env"]
+        # Two versions of one service side by side, as in a rollout: one tasks() call sees both.
+        both = runtime.tasks({"berth.service": f"t{stack.RUN_ID}_web"}, current_only=True)
+        assert {t.service_name for t in both} == {web.name, spec.name}
     finally:
         runtime.version_remove(spec.name)
 
