@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 
 import docker
+import requests
 from docker import errors as docker_errors
 from docker.types import ContainerSpec, Placement, Resources, RestartPolicy, ServiceMode, TaskTemplate
 
@@ -326,27 +327,39 @@ class SwarmRuntime:
             image=image,
         )
 
-    def task_logs(self, task: TaskState, *, tail: int = 100) -> str:
-        """The task's output, through the manager (service logs, kept to this task's lines).
+    def task_logs(self, task: TaskState, *, tail: int = 100, timeout: float = 10) -> str:
+        """The task's output (stdout and stderr), read through the manager's task-logs endpoint.
 
-        Works while the task's node is reachable by the manager and the node logs with json-file or
-        journald; a node that is down or cut off gives what the manager has: nothing."""
+        Works while the task's node is connected and logs with json-file or journald. When the node is down
+        this raises RuntimeError_ (reason LogsUnavailable) at once; when it stops answering before the
+        manager notices, after `timeout` seconds of silence (the SDK's log calls would wait forever there)."""
+        node = next((n for n in self.nodes() if n.id == task.node_id), None)
+        if node is None or node.state != "ready":
+            where = f"node {node.hostname}, which is {node.state}" if node else "a node that left the cluster"
+            raise RuntimeError_(f"the logs of task {task.id} are on {where}", reason="LogsUnavailable")
+        api = self.client.api
+        params = {"stdout": 1, "stderr": 1, "tail": tail, "timestamps": 0, "follow": 0, "details": 0}
         try:
-            chunks = self._call(
-                "read a task's logs", self.client.api.service_logs, task.service_id,
-                details=True, stdout=True, stderr=True, tail=tail, timestamps=False,
-            )  # fmt: skip
+            # A plain (buffered) GET keeps the client's read timeout, which the SDK drops for log streams.
+            response = api._get(api._url("/tasks/{0}/logs", task.id), params=params, timeout=timeout)
+            api._raise_for_status(response)
+            return b"".join(api._multiplexed_buffer_helper(response)).decode(errors="replace")
+        except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as exc:
+            # requests reports a read timeout inside the body as a ConnectionError wrapping urllib3's ReadTimeoutError.
+            if not isinstance(exc, requests.exceptions.Timeout) and "timed out" not in str(exc).lower():
+                raise HostUnreachable(
+                    f"cannot reach the Swarm manager at {self.url} while reading logs: {exc}"
+                ) from exc
+            raise RuntimeError_(
+                f"node {node.hostname} did not send the logs of task {task.id} within {timeout:g}s: it may be cut off",
+                reason="LogsUnavailable",
+            ) from exc
         except docker_errors.NotFound:
             return ""
         except docker_errors.APIError as exc:
             raise RuntimeError_(f"reading logs of task {task.id} failed: {exc.explanation or exc}") from exc
-        marker = f"com.docker.swarm.task.id={task.id}"
-        lines = []
-        for line in b"".join(chunks).decode(errors="replace").splitlines():
-            details, _, message = line.partition(" ")
-            if marker in details:
-                lines.append(message)
-        return "\n".join(lines) + ("\n" if lines else "")
+        except (docker_errors.DockerException, OSError) as exc:
+            raise HostUnreachable(f"cannot reach the Swarm manager at {self.url} while reading logs: {exc}") from exc
 
     def task_error(self, task: TaskState, *, auth: RegistryAuth | None = None) -> RuntimeError_ | None:
         """The domain error a failed or rejected task stands for, or None when the task has no error.

@@ -14,6 +14,7 @@ from deployments.runtime import (
     NotSwarmManager,
     RegistryAuth,
     RegistryAuthFailed,
+    RuntimeError_,
     VersionSpec,
 )
 from deployments.runtime.swarm import SwarmRuntime
@@ -217,6 +218,10 @@ def test_a_node_cut_off_the_network_has_its_tasks_rescheduled(runtime, web, swar
     began = time.monotonic()
     swarm_cluster.cut(victim)
     try:
+        # Its logs are out of reach: a clear error within the timeout, never a hang.
+        with pytest.raises(RuntimeError_) as lost:
+            runtime.task_logs(on_worker, timeout=2)
+        assert lost.value.reason == "LogsUnavailable" and time.monotonic() - began < 6
         stack.wait_for(
             lambda: next(n for n in runtime.nodes() if n.id == victim_id).state == "down", timeout=30, what="node down"
         )
