@@ -102,9 +102,9 @@ class SwarmRuntime:
             raise ValueError(f"availability must be active, pause or drain, not {availability!r}")
         api = self.client.api
         for _attempt in range(3):  # the node object's version moves under us when Swarm updates its status
-            node = self._call("inspect a node", api.inspect_node, node_id)
-            spec = dict(node["Spec"], Availability=availability)
             try:
+                node = self._call("inspect a node", api.inspect_node, node_id)
+                spec = dict(node["Spec"], Availability=availability)
                 self._call("change a node's availability", api.update_node, node_id, node["Version"]["Index"], spec)
                 return
             except docker_errors.NotFound as exc:

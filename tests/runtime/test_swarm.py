@@ -183,11 +183,12 @@ def test_a_reservation_no_node_can_hold_keeps_the_task_pending_with_the_schedule
 
 def test_it_scales_four_to_six_to_two(runtime, web):
     runtime.version_scale(web.name, 4)
-    wait_running(runtime, "1", 4)
+    four = wait_running(runtime, "1", 4)
 
     runtime.version_scale(web.name, 6)
     six = wait_running(runtime, "1", 6)
     assert all(get(t.node_address, t.host_port) for t in six)
+    assert {t.id for t in four} < {t.id for t in six}  # scaling adds tasks; it never replaces running ones
 
     runtime.version_scale(web.name, 2)
     two = wait_running(runtime, "1", 2)
