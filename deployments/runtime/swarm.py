@@ -32,6 +32,7 @@ from deployments.runtime import (
     VersionState,
 )
 from deployments.runtime.docker import _client, registry_of
+from deployments.runtime.swarm_state import node_info, task_state, version_state
 
 _NANO = 1_000_000_000
 _MB = 1024 * 1024
@@ -91,7 +92,7 @@ class SwarmRuntime:
 
     def nodes(self) -> list[NodeInfo]:
         raw = self._call("list the cluster's nodes", self.client.api.nodes)
-        nodes = [_node_info(entry) for entry in raw]
+        nodes = [node_info(entry) for entry in raw]
         with self._addresses_lock:
             self._addresses = {node.id: node.address for node in nodes}
         return sorted(nodes, key=lambda n: n.hostname)
@@ -272,11 +273,11 @@ class SwarmRuntime:
     def versions(self, labels: dict[str, str]) -> list[VersionState]:
         """Every version service carrying all of `labels` (a value of "" matches any value), in one call."""
         raw = self._call("list Swarm services", self.client.api.services, filters=_labels_filter(labels))
-        return [_version_state(entry) for entry in raw]
+        return [version_state(entry) for entry in raw]
 
     def _version_get(self, name: str) -> VersionState | None:
         try:
-            return _version_state(self._call("inspect a Swarm service", self.client.api.inspect_service, name))
+            return version_state(self._call("inspect a Swarm service", self.client.api.inspect_service, name))
         except docker_errors.NotFound:
             return None
 
@@ -297,35 +298,11 @@ class SwarmRuntime:
         if current_only:
             filters["desired-state"] = "running"
         raw = self._call("list Swarm tasks", self.client.api.tasks, filters=filters)
-        tasks = [self._task_state(entry, services.get(entry.get("ServiceID", ""))) for entry in raw]
+        tasks = [
+            task_state(entry, services.get(entry.get("ServiceID", "")), self._node_address(entry.get("NodeID", "")))
+            for entry in raw
+        ]
         return sorted(tasks, key=lambda t: (t.service_name, t.slot or 0, t.created_at))
-
-    def _task_state(self, raw: dict, service: dict | None) -> TaskState:
-        status = raw.get("Status") or {}
-        container = status.get("ContainerStatus") or {}
-        ports = (status.get("PortStatus") or {}).get("Ports") or []
-        host_port = next((p["PublishedPort"] for p in ports if p.get("PublishMode") == "host"), None)
-        spec = (service or {}).get("Spec") or {}
-        image = ((raw.get("Spec") or {}).get("ContainerSpec") or {}).get("Image", "")
-        return TaskState(
-            id=raw["ID"],
-            service_id=raw.get("ServiceID", ""),
-            service_name=spec.get("Name", ""),
-            labels=spec.get("Labels") or {},
-            slot=raw.get("Slot"),
-            node_id=raw.get("NodeID", ""),
-            node_address=self._node_address(raw.get("NodeID", "")),
-            host_port=host_port,
-            desired_state=raw.get("DesiredState", ""),
-            state=status.get("State", ""),
-            message=status.get("Message", ""),
-            error=status.get("Err", ""),
-            container_id=container.get("ContainerID", ""),
-            exit_code=container.get("ExitCode") if status.get("State") in ("failed", "complete", "shutdown") else None,
-            created_at=raw.get("CreatedAt", ""),
-            updated_at=status.get("Timestamp") or raw.get("UpdatedAt", ""),
-            image=image,
-        )
 
     def task_logs(self, task: TaskState, *, tail: int = 100, timeout: float = 10) -> str:
         """The task's output (stdout and stderr), read through the manager's task-logs endpoint.
@@ -390,41 +367,3 @@ class SwarmRuntime:
                 f"reaches the registry and that the credentials are right ({text})"
             )
         return RuntimeError_(f"task {task.id} failed: {text}", reason="TaskFailed")
-
-
-def _node_info(raw: dict) -> NodeInfo:
-    spec = raw.get("Spec") or {}
-    description = raw.get("Description") or {}
-    resources = description.get("Resources") or {}
-    status = raw.get("Status") or {}
-    manager = raw.get("ManagerStatus") or {}
-    address = status.get("Addr") or ""
-    if address in ("", "0.0.0.0") and manager.get("Addr"):  # a manager may report 0.0.0.0; its raft address holds
-        address = manager["Addr"].rsplit(":", 1)[0]
-    return NodeInfo(
-        id=raw["ID"],
-        hostname=description.get("Hostname", ""),
-        address=address,
-        role=spec.get("Role", ""),
-        state=status.get("State", "unknown"),
-        availability=spec.get("Availability", ""),
-        cpus=(resources.get("NanoCPUs") or 0) / _NANO,
-        memory_bytes=resources.get("MemoryBytes") or 0,
-        labels=spec.get("Labels") or {},
-        leader=bool(manager.get("Leader")),
-        engine_version=(description.get("Engine") or {}).get("EngineVersion", ""),
-    )
-
-
-def _version_state(raw: dict) -> VersionState:
-    spec = raw.get("Spec") or {}
-    replicated = (spec.get("Mode") or {}).get("Replicated") or {}
-    return VersionState(
-        id=raw["ID"],
-        name=spec.get("Name", ""),
-        labels=spec.get("Labels") or {},
-        replicas=int(replicated.get("Replicas") or 0),
-        image=((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image", ""),
-        created_at=raw.get("CreatedAt", ""),
-        updated_at=raw.get("UpdatedAt", ""),
-    )
