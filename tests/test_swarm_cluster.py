@@ -9,6 +9,7 @@ from tests import stack
 from tests.swarm_cluster import SwarmCluster, sweep_stale
 
 pytestmark = pytest.mark.swarm
+SLEEP = 86399  # what the task runs: its process must be gone too
 
 
 def traces(cluster: SwarmCluster) -> dict[str, list[str]]:
@@ -24,7 +25,7 @@ def traces(cluster: SwarmCluster) -> dict[str, list[str]]:
                 cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if str(cluster.run_dir) in cmdline:
+            if str(cluster.run_dir) in cmdline or cmdline.strip() == f"sleep {SLEEP}":
                 processes.append(cmdline)
     return {
         "namespaces": [line for line in namespaces.splitlines() if line.startswith(tag)],
@@ -42,7 +43,7 @@ def test_a_killed_run_is_swept_and_a_second_teardown_is_harmless(swarm_cluster, 
     cluster = SwarmCluster(run_id=f"{stack.RUN_ID}k").start()
     try:
         cluster.load_images(busybox_image)
-        cluster.manager.client().services.create(busybox_image, ["sleep", "600"], name="sleeper")
+        cluster.manager.client().services.create(busybox_image, ["sleep", str(SLEEP)], name="sleeper")
         stack.wait_for(
             lambda: any(t["Status"]["State"] == "running" for t in cluster.manager.client().api.tasks()),
             timeout=30,
