@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 # Debian packages Berth runs on: binary to look for = package that provides it.
 APT_NEEDS := redis-server:redis-server haproxy:haproxy dockerd:docker.io chromium:chromium \
              busybox:busybox-static git:git debootstrap:debootstrap docker-registry:docker-registry \
-             htpasswd:apache2-utils wrk:wrk
+             htpasswd:apache2-utils wrk:wrk ip:iproute2 nsenter:util-linux
 REQ_STAMP := $(VENV)/.installed-$(shell cat requirements.txt 2>/dev/null | md5sum | cut -c1-12)
 
 .PHONY: run test deps apt venv migrate lint clean

@@ -12,7 +12,7 @@ from deployments.choices import Role
 from deployments.models import Membership
 
 # Fixture modules owned by their areas, so they can grow without touching this file.
-pytest_plugins = ["tests.fixtures_gateway", "tests.fixtures_cli", "tests.fixtures_storage"]
+pytest_plugins = ["tests.fixtures_gateway", "tests.fixtures_cli", "tests.fixtures_storage", "tests.fixtures_swarm"]
 
 PASSWORD = "correct-horse-battery"
 

@@ -181,3 +181,87 @@ class Runtime(Protocol):
     def volume_check_mount(self, volume: str, *, labels: dict[str, str]) -> None:
         """Have the host mount the volume once (an NFS volume is only mounted when a container starts);
         raises RuntimeFailure with the host's reason when it cannot."""
+
+
+# --- Swarm clusters (runtime/swarm.py) -------------------------------------------------------------
+
+
+class NotSwarmManager(RuntimeFailure):
+    def __init__(self, message: str):
+        super().__init__(message, reason="NotSwarmManager")
+
+
+@dataclass
+class NodeInfo:
+    """One node of a Swarm cluster as its manager reports it."""
+
+    id: str
+    hostname: str
+    address: str  # where the node's host-mode ports are reached
+    role: str  # manager | worker
+    state: str  # ready | down | disconnected | unknown
+    availability: str  # active | pause | drain
+    cpus: float
+    memory_bytes: int
+    labels: dict[str, str] = field(default_factory=dict)
+    leader: bool = False
+    engine_version: str = ""
+
+
+@dataclass
+class VersionSpec:
+    """One Swarm service for one Berth service version: the cluster counterpart of `ContainerSpec`."""
+
+    name: str
+    image: str  # pinned to a digest by the runtime when the registry answers
+    labels: dict[str, str]  # on the Swarm service and on every task's container
+    env: dict[str, str] = field(default_factory=dict)
+    entrypoint: list[str] | None = None
+    command: list[str] | None = None
+    port: int | None = None  # published in host mode on a port each node picks
+    cpu: float | None = None  # limit, in cores
+    memory_mb: int | None = None  # limit
+    cpu_reservation: float | None = None  # what the scheduler keeps free on a node for each task
+    memory_reservation_mb: int | None = None
+    auth: RegistryAuth | None = None
+    restart_delay_seconds: float = 5.0
+    stop_grace_seconds: int = 30
+    constraints: list[str] = field(default_factory=list)  # e.g. ["node.labels.gpu==true"]
+
+
+@dataclass
+class VersionState:
+    id: str
+    name: str
+    labels: dict[str, str]
+    replicas: int
+    image: str
+    created_at: str = ""
+    updated_at: str = ""
+
+
+@dataclass
+class TaskState:
+    """One task (one instance) of a version's Swarm service."""
+
+    id: str
+    service_id: str
+    service_name: str
+    labels: dict[str, str]  # the service's labels
+    slot: int | None
+    node_id: str
+    node_address: str
+    host_port: int | None
+    desired_state: str  # running | shutdown | ...
+    state: str  # new | pending | assigned | preparing | starting | running | complete | failed | rejected | ...
+    message: str = ""
+    error: str = ""
+    container_id: str = ""
+    exit_code: int | None = None
+    created_at: str = ""
+    updated_at: str = ""
+    image: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running" and self.desired_state == "running"
