@@ -4,6 +4,7 @@ console errors; on a phone the grids stack and the header's links fold behind a 
 import pytest
 from playwright.sync_api import Page, expect
 
+from deployments.actions.alerts import alert_channel_create
 from deployments.actions.api_keys import api_key_create
 from deployments.actions.credentials import registry_credential_create
 from tests.e2e.test_console_walkthrough import log_in_as
@@ -29,6 +30,7 @@ def console_pages(team, service) -> dict[str, str]:
         "members": f"/workspaces/{slug}/#members",
         "credentials": f"/workspaces/{slug}/#credentials",
         "object stores": f"/workspaces/{slug}/object-stores/",
+        "alerts": f"/workspaces/{slug}/alerts/",
         "api keys": "/api-keys/",
         "hosts": "/hosts/",
         "404": "/no/such/page",
@@ -43,6 +45,7 @@ def console_data(alice, bob, team):
         actor=alice, workspace=team, name="ci", registry="registry.example.com:5000", username="u", password="p"
     )
     api_key_create(user=alice, name="laptop")
+    alert_channel_create(actor=alice, workspace=team, name="oncall", kind="email", emails="oncall@example.com")
     return draft_service(alice, team)
 
 
