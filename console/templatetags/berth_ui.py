@@ -29,3 +29,15 @@ def mount_label(storage_type: str) -> str:
 def host_path_roots() -> list[str]:
     """The host directories an administrator allowed (BERTH_HOST_PATH_ROOTS); empty: host paths are off."""
     return list(getattr(settings, "BERTH_HOST_PATH_ROOTS", []) or [])
+
+
+@register.inclusion_tag("deployments/_errors.html", takes_context=True)
+def field_errors(context, name: str, row=None) -> dict:
+    """The error list of one field of the service form: `{% field_errors "image" %}`, or of one field of a
+    repeated row: `{% field_errors "git_repo" row=row %}` (its slot is the row's prefix + the name)."""
+    source = row if row is not None else context["form"]
+    return {
+        "slot": (row.prefix if row is not None else "") + name,
+        "messages": (source.errors or {}).get(name, []),
+        "oob": context.get("oob", False),
+    }

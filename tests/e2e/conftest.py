@@ -58,8 +58,16 @@ def no_task_queue(request, monkeypatch):
 
         return delay
 
+    def fake_apply_async(task_name):
+        def apply_async(args=(), kwargs=None, **options):
+            sent.append((task_name, tuple(args)))
+            return _Result()
+
+        return apply_async
+
     for name in ("deployment_execute_task", "deployment_restart_task", "service_converge_task"):
         task = getattr(tasks, name)
         # Recorded by the Celery name's last part ("deployment_execute"), which messages carry.
         monkeypatch.setattr(task, "delay", fake_delay(task.name.rsplit(".", 1)[-1]))
+        monkeypatch.setattr(task, "apply_async", fake_apply_async(task.name.rsplit(".", 1)[-1]))
     return sent
