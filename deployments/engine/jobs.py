@@ -13,6 +13,7 @@ from deployments.engine.versions import grace_period, version_config
 from deployments.events import event_record
 from deployments.locks import service_lock
 from deployments.models import Deployment, Instance
+from deployments.engine.networks import instance_endpoint
 from deployments.runtime import LABEL_INSTANCE, LABEL_ROLE
 
 
@@ -51,6 +52,6 @@ def deployment_restart_execute(*, deployment_id: int) -> None:
             for state in runtime.list({LABEL_INSTANCE: instance.name}):
                 restarted = runtime.restart(state.id, grace_seconds=grace)
                 if restarted and state.labels.get(LABEL_ROLE) == "main":
-                    Instance.objects.filter(pk=instance.pk).update(host_port=restarted.host_port)
+                    Instance.objects.filter(pk=instance.pk).update(**instance_endpoint(instance.host, restarted))
             event_record(service=service, reason="Restarted", message=f"restarted {instance.name}", instance=instance.name)
     service_refresh_status(service_id=service.pk)

@@ -16,6 +16,7 @@ from deployments.engine.converge import service_converge
 from deployments.engine.hosts import host_refresh, host_runtime
 from deployments.events import event_record
 from deployments.models import DockerHost, Instance, Service
+from deployments.engine.networks import instance_endpoint
 from deployments.runtime import LABEL_INSTALLATION, LABEL_INSTANCE, LABEL_ROLE, LABEL_SERVICE, RuntimeFailure
 
 
@@ -59,10 +60,11 @@ def reconcile_pass() -> dict:
                 if instance.next_restart_at and instance.next_restart_at <= timezone.now():
                     restarted = runtime.restart(state.id, grace_seconds=1)
                     if restarted:
-                        # A restart may publish the port on a different ephemeral host port.
+                        # A restart may publish the port on a different ephemeral host port, or move the
+                        # container to a different address on its network.
                         Instance.objects.filter(pk=instance.pk).update(
                             status=InstanceStatus.RUNNING, reason="Running", started_at=timezone.now(), ready=False,
-                            host_port=restarted.host_port,
+                            **instance_endpoint(host, restarted),
                         )
                         stats["restarted"] += 1
         for instance in known.values():
