@@ -53,6 +53,14 @@ class HostStatus(models.TextChoices):
     UNREACHABLE = "Unreachable", "Unreachable"
 
 
+class HostReach(models.TextChoices):
+    """How the gateway and the prober reach a host's instances."""
+
+    AUTO = "auto", "Automatic (container address on a unix:// host, published port otherwise)"
+    CONTAINER = "container", "Container address (the gateway runs on this host)"
+    PUBLISHED = "published", "Published port on the host address"
+
+
 class DeploymentKind(models.TextChoices):
     CREATE = "create", "Create"
     UPDATE = "update", "Rolling update"

@@ -41,6 +41,8 @@ class FakeRuntime:
         self.stopped: list[str] = []
         self._ids = itertools.count(1)
         self._ports = itertools.count(40000)
+        self._ips = itertools.count(2)
+        self.networks: dict[str, dict[str, str]] = {}  # name -> labels
 
     # --- host and images ---
 
@@ -67,7 +69,8 @@ class FakeRuntime:
             name=spec.name,
             labels=dict(spec.labels),
             status="running",
-            host_port=next(self._ports) if spec.port else None,
+            host_port=next(self._ports) if spec.port and spec.publish and not spec.network_of else None,
+            ip=f"10.88.0.{next(self._ips)}" if spec.network and not spec.network_of else None,
         )
         self.containers[state.id] = FakeContainer(spec=spec, state=state)
         self.started.append(spec.name)
@@ -118,6 +121,18 @@ class FakeRuntime:
 
     def stats(self, container: str) -> dict:
         return {}
+
+    # --- networks ---
+
+    def network_ensure(self, name: str, *, labels: dict[str, str]) -> str:
+        self.networks.setdefault(name, dict(labels))
+        return name
+
+    def network_remove(self, name: str) -> bool:
+        if any(c.spec.network == name for c in self.containers.values()):
+            return False
+        self.networks.pop(name, None)
+        return True
 
     def crash(self, name: str, *, exit_code: int = 1, oom: bool = False) -> None:
         """Make a container exit as if its process died (for crash-loop rules)."""

@@ -150,6 +150,12 @@ def remove_run_containers(prefix: str) -> None:
                 container.remove(force=True, v=True)
             except docker.errors.NotFound:
                 pass
+    # Workspace networks of this run (each takes a subnet from the shared engine's small address pool).
+    for network in client.networks.list(filters={"label": f"berth.installation=test-{RUN_ID}"}):
+        try:
+            network.remove()
+        except docker.errors.APIError:
+            pass
 
 
 PYTHON_PACKAGES = "python3,python3-pip,python3-flask"

@@ -21,7 +21,10 @@ def run(args, client: Client) -> int:
         return 0
     rows = []
     for i in body.get("results", []):
-        inner = f"{i.get('host_ip') or ''}:{i['host_port']}" if i.get("host_port") else (i.get("host_ip") or "")
+        if i.get("port"):  # where the gateway dials it: the container address, or the published port
+            inner = f"{i.get('address') or ''}:{i['port']}"
+        else:
+            inner = f"{i.get('host_ip') or ''}:{i['host_port']}" if i.get("host_port") else (i.get("host_ip") or "")
         rows.append(
             [
                 i["name"],

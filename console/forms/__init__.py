@@ -5,7 +5,7 @@ The service form is not here: it is a view of a config, see console/service_form
 
 from django import forms
 
-from deployments.choices import Role
+from deployments.choices import HostReach, Role
 from deployments.models import AddressingStyle
 
 
@@ -78,6 +78,11 @@ class HostForm(forms.Form):
     address = forms.CharField(
         label="Address", max_length=255, initial="127.0.0.1",
         help_text="The address instance ports are published on and the gateway dials",
+    )  # fmt: skip
+    reach = forms.ChoiceField(
+        label="Gateway reaches instances at", choices=HostReach.choices, initial=HostReach.AUTO, required=False,
+        help_text="Container addresses need the gateway on this machine: nothing is published on the host. "
+        "Remote tcp:// engines use published ports.",
     )  # fmt: skip
     tls_ca = forms.CharField(label="TLS CA certificate (PEM)", required=False, widget=PEM)
     tls_cert = forms.CharField(label="TLS client certificate (PEM)", required=False, widget=PEM)

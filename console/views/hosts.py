@@ -11,7 +11,7 @@ from console.forms import HostForm
 from console.views.common import add_errors, domain_errors, staff_required
 from deployments import selectors
 from deployments.actions import hosts as host_actions
-from deployments.choices import HostStatus
+from deployments.choices import HostReach, HostStatus
 from deployments.errors import ConfigInvalid, Conflict
 from deployments.models import DockerHost
 
@@ -49,6 +49,7 @@ def host_add(request: HttpRequest) -> HttpResponse:
     try:
         host = host_actions.host_register(
             actor=request.user, name=data["name"], url=data["url"].strip(), address=data["address"].strip(),
+            reach=data["reach"] or HostReach.AUTO,
             tls=tls if any(tls.values()) else None,
         )  # fmt: skip
     except ConfigInvalid as exc:

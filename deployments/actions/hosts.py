@@ -3,23 +3,30 @@
 
 
 from deployments.access import check_is_staff
-from deployments.choices import HostStatus
+from deployments.choices import HostReach, HostStatus
 from deployments.engine import hosts
 from deployments.errors import ConfigInvalid, Conflict
 from deployments.models import DockerHost
 
 
-def host_register(*, name: str, url: str, address: str, actor=None, labels: dict | None = None, tls: dict | None = None) -> DockerHost:
-    """Add a Docker host (or update its URL and address) and read its capacity. Safe to repeat."""
+def host_register(
+    *, name: str, url: str, address: str, actor=None, labels: dict | None = None, tls: dict | None = None,
+    reach: str = HostReach.AUTO,
+) -> DockerHost:
+    """Add a Docker host (or update its URL and address) and read its capacity. Safe to repeat.
+    `reach` says how the gateway dials its instances (DockerHost.reach); it applies to instances started later."""
     check_is_staff(actor)
     if not (url.startswith("unix://") or url.startswith("tcp://")):
         raise ConfigInvalid([{"path": "url", "message": "use unix:///path/to/docker.sock or tcp://host:port"}])
+    if reach not in HostReach.values:
+        raise ConfigInvalid([{"path": "reach", "message": f"use one of {', '.join(HostReach.values)}"}])
     tls = tls or {}
     host, _ = DockerHost.objects.update_or_create(
         name=name,
         defaults={
             "url": url,
             "address": address,
+            "reach": reach,
             "labels": labels or {},
             "tls_ca": tls.get("ca", ""),
             "tls_cert": tls.get("cert", ""),

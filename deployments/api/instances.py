@@ -19,6 +19,10 @@ def instance_body(instance) -> dict:
         "host": instance.host.name if instance.host else None,
         "host_ip": instance.host.address if instance.host else None,
         "host_port": instance.host_port,
+        # Where the gateway and the prober dial it (the container address on its workspace network, or
+        # the host address and published port).
+        "address": instance.address,
+        "port": instance.port,
         "status": instance.status,
         "ready": instance.ready,
         "reason": instance.reason,

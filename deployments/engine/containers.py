@@ -7,6 +7,7 @@ from django.conf import settings
 from deployments.runtime import (
     LABEL_INSTALLATION,
     LABEL_INSTANCE,
+    LABEL_PORT,
     LABEL_ROLE,
     LABEL_SERVICE,
     LABEL_VERSION,
@@ -89,6 +90,8 @@ def instance_containers(
             LABEL_WORKSPACE: workspace,
             LABEL_ROLE: "main" if position == 0 else "sidecar",
         }
+        if position == 0 and container.get("port"):
+            labels[LABEL_PORT] = str(container["port"])
         env = {item["name"]: str(item.get("value", "")) for item in container.get("env") or []}
         mounts = []
         if (container.get("prepare") or {}) and settings.BERTH_EXTRA_CA_BUNDLE:

@@ -10,6 +10,7 @@ from deployments.choices import (
 from deployments.engine.containers import instance_containers, instance_name, main_container
 from deployments.engine.hosts import host_pick, host_runtime
 from deployments.engine.images import image_resolve
+from deployments.engine.networks import instance_endpoint, workspace_network_ensure
 from deployments.engine.status import _phase
 from deployments.engine.teardown import instances_remove
 from deployments.engine.versions import version_config
@@ -62,7 +63,11 @@ def instance_start(*, service: Service, version: ServiceVersion, pulled: dict) -
         ordinal=ordinal,
         bind_address=host.address,
     )
+    # The main container joins its workspace's network; the others share its namespace. Nothing is
+    # published on the host when the gateway dials container addresses.
+    containers[0].publish = not host.reaches_containers
     try:
+        containers[0].network = workspace_network_ensure(runtime, service.workspace.slug)
         volume_mounts = mounts.prepare_mounts(
             runtime=runtime, host=host, service=service, version=version, config=config, instance_name=instance.name
         )
@@ -88,7 +93,7 @@ def instance_start(*, service: Service, version: ServiceVersion, pulled: dict) -
             if index == 0:
                 Instance.objects.filter(pk=instance.pk).update(
                     container_id=state.id,
-                    host_port=state.host_port,
+                    **instance_endpoint(host, state),
                     status=InstanceStatus.RUNNING,
                     reason="Running",
                     started_at=timezone.now(),

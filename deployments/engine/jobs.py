@@ -8,6 +8,7 @@ from deployments.choices import (
 )
 from deployments.engine.converge import service_converge
 from deployments.engine.hosts import host_runtime
+from deployments.engine.networks import instance_endpoint
 from deployments.engine.status import service_refresh_status
 from deployments.engine.versions import grace_period
 from deployments.events import event_record
@@ -51,6 +52,6 @@ def deployment_restart_execute(*, deployment_id: int) -> None:
             for state in runtime.list({LABEL_INSTANCE: instance.name}):
                 restarted = runtime.restart(state.id, grace_seconds=grace)
                 if restarted and state.labels.get(LABEL_ROLE) == "main":
-                    Instance.objects.filter(pk=instance.pk).update(host_port=restarted.host_port)
+                    Instance.objects.filter(pk=instance.pk).update(**instance_endpoint(instance.host, restarted))
             event_record(service=service, reason="Restarted", message=f"restarted {instance.name}", instance=instance.name)
     service_refresh_status(service_id=service.pk)

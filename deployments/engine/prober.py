@@ -1,6 +1,7 @@
 """The prober: one long-running process that probes every instance from outside, like a kubelet.
 
-HTTP GET and TCP connect go to the instance's published port on its host address;
+HTTP GET and TCP connect go where the gateway sends traffic (Instance.address:port: the container's
+address on its workspace network, or the published port on the host address);
 `exec` goes through the runtime's exec API. EAS semantics: wait
 `initial_delay_seconds`, probe every `period_seconds` with `timeout_seconds`;
 `success_threshold` passes in a row make an instance ready (or started, for
@@ -24,6 +25,7 @@ from deployments import heartbeats, wakeups
 from deployments.choices import InstanceStatus
 from deployments.engine import hosts, tasks
 from deployments.engine.containers import main_container
+from deployments.engine.networks import instance_endpoint
 from deployments.engine.status import service_refresh_status
 from deployments.engine.versions import version_config
 from deployments.events import event_record
@@ -110,7 +112,7 @@ class Prober:
 
     def run_once(self) -> None:
         instances = list(
-            Instance.objects.filter(status=InstanceStatus.RUNNING, host__isnull=False, host_port__isnull=False).select_related("host")
+            Instance.objects.filter(status=InstanceStatus.RUNNING, host__isnull=False, port__isnull=False).select_related("host")
         )
         live = {i.pk for i in instances}
         for gone in set(self.state) - live:
@@ -140,7 +142,7 @@ class Prober:
                 tracker.next_due = now + float(probe["period_seconds"])
                 runtime = hosts.host_runtime(instance.host)
                 future = self.pool.submit(
-                    run_probe, probe, address=instance.host.address, host_port=instance.host_port, runtime=runtime,
+                    run_probe, probe, address=instance.address, host_port=instance.port, runtime=runtime,
                     container_id=instance.container_id,
                 )
                 jobs.append((instance, kind, probe, tracker, future))
@@ -198,5 +200,5 @@ class Prober:
         )
         restarted = hosts.host_runtime(instance.host).restart(instance.container_id, grace_seconds=1)
         if restarted:
-            Instance.objects.filter(pk=instance.pk).update(host_port=restarted.host_port)
+            Instance.objects.filter(pk=instance.pk).update(**instance_endpoint(instance.host, restarted))
         self.state.pop(instance.pk, None)

@@ -17,6 +17,7 @@ from deployments.choices import (
 from deployments.engine.converge import service_converge
 from deployments.engine.failures import service_failure_record
 from deployments.engine.hosts import host_refresh, host_runtime
+from deployments.engine.networks import instance_endpoint
 from deployments.engine.status import ZERO_INSTANCE_STATES
 from deployments.events import event_record
 from deployments.models import DockerHost, Instance, Service
@@ -104,10 +105,11 @@ def _instance_heal(*, instance: Instance, state, runtime, stats: dict) -> None:
         if instance.next_restart_at and instance.next_restart_at <= timezone.now():
             restarted = runtime.restart(state.id, grace_seconds=1)
             if restarted:
-                # A restart may publish the port on a different ephemeral host port.
+                # A restart may publish the port on a different ephemeral host port, or move the
+                # container to a different address on its network.
                 Instance.objects.filter(pk=instance.pk).update(
                     status=InstanceStatus.RUNNING, reason="Running", started_at=timezone.now(), ready=False,
-                    host_port=restarted.host_port,
+                    **instance_endpoint(instance.host, restarted),
                 )
                 stats["restarted"] += 1
 

@@ -97,8 +97,8 @@ class StateReader:
             state.routes[name] = route_settings(name, self._versions.get(version_id, {}))
             state.servers[name] = {}
         instances = Instance.objects.filter(
-            status=InstanceStatus.RUNNING, host__isnull=False, host_port__isnull=False
-        ).values_list("id", "service_id", "name", "host__address", "host_port", "ready")
+            status=InstanceStatus.RUNNING, host__isnull=False, port__isnull=False
+        ).values_list("id", "service_id", "name", "address", "port", "ready")
         for pk, service_id, instance_name, address, port, ready in instances:
             service = names.get(service_id)
             if service is None:

@@ -4,6 +4,7 @@
 from django.db import models
 
 from deployments.choices import (
+    HostReach,
     HostStatus,
 )
 from deployments.crypto import EncryptedTextField
@@ -21,6 +22,11 @@ class DockerHost(models.Model):
     address = models.CharField(
         max_length=255, default="127.0.0.1", help_text="the address published ports bind to and the gateway dials"
     )
+    reach = models.CharField(
+        max_length=16, choices=HostReach.choices, default=HostReach.AUTO,
+        help_text="container: the gateway dials instances on their Docker network (it runs on this machine); "
+        "published: instances publish a port on the host address",
+    )
     labels = models.JSONField(default=dict, blank=True)
     cpus = models.PositiveIntegerField(default=0)
     memory_mb = models.PositiveIntegerField(default=0)
@@ -34,3 +40,11 @@ class DockerHost(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def reaches_containers(self) -> bool:
+        """True when the gateway and the prober dial instances at their container address (nothing is
+        published on the host); only possible when they run on the Docker host itself."""
+        if self.reach == HostReach.AUTO:
+            return self.url.startswith("unix://")
+        return self.reach == HostReach.CONTAINER

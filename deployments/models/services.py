@@ -107,7 +107,11 @@ class Instance(models.Model):
     cpu = models.FloatField(default=0)
     memory_mb = models.PositiveIntegerField(default=0)
     container_id = models.CharField(max_length=80, blank=True, default="")
-    host_port = models.PositiveIntegerField(null=True, blank=True)
+    host_port = models.PositiveIntegerField(null=True, blank=True, help_text="the published port, if any")
+    # Where the gateway and the prober dial it: the container's address on its workspace network and
+    # its own port, or the host address and the published port (DockerHost.reach).
+    address = models.CharField(max_length=255, blank=True, default="")
+    port = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=InstanceStatus.choices, default=InstanceStatus.CREATING)
     reason = models.CharField(max_length=64, blank=True, default="")
     message = models.TextField(blank=True, default="")

@@ -17,6 +17,7 @@ LABEL_VERSION = "berth.version"
 LABEL_INSTANCE = "berth.instance"
 LABEL_WORKSPACE = "berth.workspace"
 LABEL_ROLE = "berth.role"  # "main" for the container that receives traffic, "sidecar" otherwise
+LABEL_PORT = "berth.port"  # on the main container: the port it serves on inside its network
 
 
 class RuntimeFailure(Exception):
@@ -61,8 +62,10 @@ class ContainerSpec:
     env: dict[str, str] = field(default_factory=dict)
     entrypoint: list[str] | None = None
     command: list[str] | None = None
-    port: int | None = None  # published on an ephemeral port of `bind_address`
+    port: int | None = None  # the port it serves on; published on an ephemeral port of `bind_address` when `publish`
     bind_address: str = "127.0.0.1"
+    publish: bool = True
+    network: str | None = None  # the Docker network to join (a workspace's); None = the engine's default bridge
     cpu: float | None = None
     memory_mb: int | None = None
     network_of: str | None = None  # share the network namespace of this container (multi-container instances)
@@ -81,6 +84,7 @@ class ContainerState:
     exit_code: int | None = None
     oom_killed: bool = False
     host_port: int | None = None
+    ip: str | None = None  # its address on its network (None for a container sharing another's namespace)
     started_at: str | None = None
     finished_at: str | None = None
     error: str = ""
@@ -149,6 +153,12 @@ class Runtime(Protocol):
     def stats(self, container: str) -> dict: ...
 
     def remove_volumes(self, labels: dict[str, str]) -> None: ...
+
+    def network_ensure(self, name: str, *, labels: dict[str, str]) -> str:
+        """Create a bridge network of that name, or return the existing one's id (safe to race)."""
+
+    def network_remove(self, name: str) -> bool:
+        """Remove a network; a missing one is success. False when containers are still attached."""
 
     # --- volumes, for storage mounts (deployments/storage.py) ---
 

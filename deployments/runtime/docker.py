@@ -65,6 +65,14 @@ def _client(url: str, tls: dict | None = None) -> docker.DockerClient:
         return client
 
 
+def _ip(settings: dict | None) -> str | None:
+    """The container's address on its (single) network; None when it has none of its own."""
+    for network in ((settings or {}).get("Networks") or {}).values():
+        if (network or {}).get("IPAddress"):
+            return network["IPAddress"]
+    return None
+
+
 def _state(container) -> ContainerState:
     attrs = container.attrs
     state = attrs.get("State", {})
@@ -82,6 +90,7 @@ def _state(container) -> ContainerState:
         exit_code=state.get("ExitCode"),
         oom_killed=bool(state.get("OOMKilled")),
         host_port=host_port,
+        ip=_ip(attrs.get("NetworkSettings")),
         started_at=state.get("StartedAt"),
         finished_at=state.get("FinishedAt"),
         error=state.get("Error", ""),
@@ -97,6 +106,7 @@ def _summary_state(raw: dict) -> ContainerState:
         labels=raw.get("Labels") or {},
         status=raw.get("State", "unknown"),
         host_port=host_port,
+        ip=_ip(raw.get("NetworkSettings")),
     )
 
 
@@ -180,8 +190,11 @@ class DockerRuntime:
             kwargs["command"] = spec.command
         if spec.network_of:
             kwargs["network_mode"] = f"container:{spec.network_of}"
-        elif spec.port:
-            kwargs["ports"] = {f"{spec.port}/tcp": (spec.bind_address, None)}
+        else:
+            if spec.network:
+                kwargs["network"] = spec.network
+            if spec.port and spec.publish:
+                kwargs["ports"] = {f"{spec.port}/tcp": (spec.bind_address, None)}
         if spec.cpu:
             kwargs["nano_cpus"] = int(spec.cpu * 1e9)
         if spec.memory_mb:
@@ -288,6 +301,50 @@ class DockerRuntime:
                 volume.remove(force=True)
             except docker_errors.NotFound:
                 pass
+
+    # --- networks, one per workspace ---------------------------------------------------------------
+
+    def _network_find(self, name: str):
+        # The name filter matches substrings: keep the exact match only.
+        found = self._call("list networks", self.client.networks.list, names=[name])
+        return next((n for n in found if n.name == name), None)
+
+    def network_ensure(self, name: str, *, labels: dict[str, str]) -> str:
+        existing = self._network_find(name)
+        if existing is not None:
+            return existing.id
+        try:
+            created = self._call(
+                "create a network", self.client.networks.create, name, driver="bridge", labels=labels,
+                check_duplicate=True,
+            )
+            return created.id
+        except docker_errors.APIError as exc:
+            # Another worker created it between the lookup and the create: use theirs.
+            existing = self._network_find(name)
+            if existing is not None:
+                return existing.id
+            text = str(exc.explanation or exc)
+            if "address pools" in text or "non-overlapping" in text:
+                raise RuntimeFailure(
+                    f"creating network {name} failed: the Docker host has no free subnet left; "
+                    f"set default-address-pools in its daemon.json ({text})", reason="NetworkCreateFailed",
+                ) from exc
+            raise RuntimeFailure(f"creating network {name} failed: {text}", reason="NetworkCreateFailed") from exc
+
+    def network_remove(self, name: str) -> bool:
+        existing = self._network_find(name)
+        if existing is None:
+            return True
+        try:
+            self._call("remove a network", existing.remove)
+        except docker_errors.NotFound:
+            return True
+        except docker_errors.APIError as exc:
+            if exc.status_code in (403, 409):  # containers still attached
+                return False
+            raise RuntimeFailure(f"removing network {name} failed: {exc.explanation or exc}") from exc
+        return True
 
     # --- volumes, for storage mounts ------------------------------------------------------------
 

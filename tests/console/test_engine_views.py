@@ -59,7 +59,7 @@ def host(db):
 
 def add_instance(service, host, ordinal: int, **fields) -> Instance:
     defaults = {
-        "status": InstanceStatus.RUNNING, "reason": "Running", "host_port": 32000 + ordinal, "cpu": 1, "memory_mb": 512,
+        "status": InstanceStatus.RUNNING, "reason": "Running", "address": "172.30.0.9", "port": 32000 + ordinal, "cpu": 1, "memory_mb": 512,
     }  # fmt: skip
     return Instance.objects.create(
         service=service, version=service.current_version, host=host, ordinal=ordinal,

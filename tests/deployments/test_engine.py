@@ -51,8 +51,8 @@ def wait_status(name: str, status: str, timeout: float = 60) -> Service:
     return Service.objects.get(name=name)
 
 
-def get(port: int, path: str = "/index.html") -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as response:
+def get(instance, path: str = "/index.html") -> str:
+    with urllib.request.urlopen(f"http://{instance.address}:{instance.port}{path}", timeout=3) as response:
         return response.read().decode().strip()
 
 
@@ -67,13 +67,12 @@ def test_a_created_service_reaches_running_and_each_instance_answers(local_host,
     instances = list(Instance.objects.filter(service=service))
     assert len(instances) == 2 and all(i.ready for i in instances)
     for instance in instances:
-        assert get(instance.host_port) == "ok"
+        assert get(instance) == "ok"
     reasons = list(Event.objects.filter(service=service).values_list("reason", flat=True))
     assert "Started" in reasons and "Running" in reasons
-    # Ports are bound to the host's internal address only.
+    # On a local host nothing is published: the gateway dials the container address (test_networks.py).
     for container in containers_of(service.name):
-        bindings = container.attrs["HostConfig"]["PortBindings"]["8000/tcp"]
-        assert bindings[0]["HostIp"] == "127.0.0.1"
+        assert not container.attrs["HostConfig"]["PortBindings"]
 
 
 def test_stop_start_and_delete_leave_nothing_behind(local_host, alice, busybox_image):
@@ -103,7 +102,7 @@ def test_a_killed_container_is_restarted_and_recorded(local_host, alice, busybox
     restarted = Instance.objects.get(pk=instance.pk)
     assert restarted.last_state["exitCode"] == 137
     assert Event.objects.filter(service=service, reason="Restarted", type="Warning").exists()
-    assert get(restarted.host_port) == "ok"
+    assert get(restarted) == "ok"
 
 
 def test_a_command_that_exits_at_once_fails_with_its_last_log_lines(local_host, alice, busybox_image):
@@ -139,7 +138,7 @@ def test_modify_rolls_out_a_new_version_and_a_broken_one_keeps_the_old_serving(l
         what="rollout to v2",
     )
     service = wait_status(service.name, ServiceStatus.RUNNING)
-    assert {get(i.host_port) for i in Instance.objects.filter(service=service)} == {"v2"}
+    assert {get(i) for i in Instance.objects.filter(service=service)} == {"v2"}
 
     # A version that never becomes ready: old instances keep serving, the version is marked failed.
     service.refresh_from_db()
@@ -147,7 +146,7 @@ def test_modify_rolls_out_a_new_version_and_a_broken_one_keeps_the_old_serving(l
     wait_for(lambda: service.versions.filter(number=3, failed=True).exists(), timeout=60, what="v3 marked failed")
     service = wait_status(service.name, ServiceStatus.RUNNING)
     assert service.current_version.number == 2
-    assert {get(i.host_port) for i in Instance.objects.filter(service=service)} == {"v2"}
+    assert {get(i) for i in Instance.objects.filter(service=service)} == {"v2"}
     assert Event.objects.filter(service=service, reason="RolloutFailed").exists()
 
     lifecycle.service_rollback(actor=alice, service=service, number=1)
@@ -157,7 +156,7 @@ def test_modify_rolls_out_a_new_version_and_a_broken_one_keeps_the_old_serving(l
         timeout=60,
         what="rollback to v1",
     )
-    assert {get(i.host_port) for i in Instance.objects.filter(service=service)} == {"v1"}
+    assert {get(i) for i in Instance.objects.filter(service=service)} == {"v1"}
 
 
 def test_killing_the_worker_mid_deploy_converges_to_exactly_the_desired_containers(engine_stack, local_host, alice, busybox_image):

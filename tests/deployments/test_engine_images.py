@@ -52,8 +52,8 @@ def flask_config(name: str, image: str, **container) -> dict:
     }
 
 
-def get(port: int, path: str) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as response:
+def get(instance, path: str) -> str:
+    with urllib.request.urlopen(f"http://{instance.address}:{instance.port}{path}", timeout=3) as response:
         return response.read().decode()
 
 
@@ -63,7 +63,7 @@ def test_the_eas_guide_flask_example_runs_with_two_instances(local_host, alice, 
     service = wait_status(service.name, ServiceStatus.RUNNING, timeout=90)
     instances = list(Instance.objects.filter(service=service))
     assert len(instances) == 2
-    assert {get(i.host_port, "/hello/model") for i in instances} == {"Hello World"}
+    assert {get(i, "/hello/model") for i in instances} == {"Hello World"}
 
 
 def test_prepare_python_requirements_installs_a_package_from_pypi(local_host, alice, flask_image):
@@ -82,7 +82,7 @@ def test_prepare_python_requirements_installs_a_package_from_pypi(local_host, al
     instance = Instance.objects.get(service=service)
     logs = docker.from_env().containers.get(instance.container_id).logs().decode()
     assert "tomli_w a = 1" in logs
-    assert get(instance.host_port, "/hello/model") == "Hello World"
+    assert get(instance, "/hello/model") == "Hello World"
 
 
 def test_prepare_without_python_in_the_image_fails_and_says_so(local_host, alice, busybox_image):

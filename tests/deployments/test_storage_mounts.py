@@ -35,8 +35,8 @@ def serving(name: str, image: str, directory: str, storage_entries: list, **extr
     return config
 
 
-def get(port: int, path: str = "/index.html") -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as response:
+def get(instance, path: str = "/index.html") -> str:
+    with urllib.request.urlopen(f"http://{instance.address}:{instance.port}{path}", timeout=3) as response:
         return response.read().decode().strip()
 
 
@@ -62,7 +62,7 @@ def test_a_git_repository_is_cloned_read_only_and_a_restart_picks_up_new_commits
     service = create(alice, serving("git", busybox_image, "/code", [{"mount_path": "/code", "git": git}]))
     service = wait_status(service.name, ServiceStatus.RUNNING, timeout=90)
     instance = Instance.objects.get(service=service)
-    assert get(instance.host_port) == "from git v1"
+    assert get(instance) == "from git v1"
     code, output = docker_exec(instance.container_id, "touch /code/new")
     assert code != 0 and "Read-only file system" in output
     # The password is nowhere: events, the container's metadata, the clone's own config, the worker's log.
@@ -79,7 +79,7 @@ def test_a_git_repository_is_cloned_read_only_and_a_restart_picks_up_new_commits
     service = wait_status(service.name, ServiceStatus.STOPPED)
     lifecycle.service_start(actor=alice, service=service)
     service = wait_status(service.name, ServiceStatus.RUNNING, timeout=90)
-    assert get(Instance.objects.get(service=service).host_port) == "from git v2"
+    assert get(Instance.objects.get(service=service)) == "from git v2"
 
 
 def test_wrong_git_credentials_fail_the_service_without_showing_them(local_host, alice, busybox_image, git_server):
@@ -214,7 +214,7 @@ def test_an_allowed_host_path_is_mounted_and_read_only_refuses_writes(local_host
     entry = {"mount_path": "/srv", "berth": {"host_path": str(host_dir), "readOnly": True}}
     service = wait_status(create(alice, serving("hostpath", busybox_image, "/srv", [entry])).name, ServiceStatus.RUNNING)
     instance = Instance.objects.get(service=service)
-    assert get(instance.host_port) == "from the host"
+    assert get(instance) == "from the host"
     code, output = docker_exec(instance.container_id, "touch /srv/x")
     assert code != 0 and "Read-only file system" in output
 
@@ -251,7 +251,7 @@ def test_deleting_a_service_removes_its_volumes_but_keeps_the_hosts_object_cache
         {"mount_path": "/tmp/scratch", "empty_dir": {}},
     ]))
     service = wait_status(service.name, ServiceStatus.RUNNING, timeout=60)
-    assert get(Instance.objects.get(service=service).host_port) == "from s3"
+    assert get(Instance.objects.get(service=service)) == "from s3"
     client = docker.from_env()
     assert len(client.volumes.list(filters={"label": f"berth.service={service.name}"})) == 2
     services.service_delete(actor=alice, service=service)

@@ -73,7 +73,7 @@ def test_the_eas_guide_example_runs_its_code_and_model_from_the_object_store(
     service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
     service = wait_status(service.name, ServiceStatus.RUNNING, timeout=180)
     instance = Instance.objects.get(service=service)
-    with urllib.request.urlopen(f"http://127.0.0.1:{instance.host_port}/", timeout=5) as response:
+    with urllib.request.urlopen(f"http://{instance.address}:{instance.port}/", timeout=5) as response:
         assert response.read().decode() == "model says forty-two; ok = true"
     # Progress and size are in the events; the mounts are recorded for the instance page and the API.
     ready = events_of(service, "MountReady")
