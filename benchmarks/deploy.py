@@ -39,8 +39,14 @@ os.environ.update(
 from tests import stack  # noqa: E402
 
 PREFIX = f"b{os.getpid() % 100000}_"
-CHECK = {"tcp_socket": {"port": 8000}, "initial_delay_seconds": 0, "period_seconds": 1, "timeout_seconds": 1,
-         "success_threshold": 1, "failure_threshold": 3}
+CHECK = {
+    "tcp_socket": {"port": 8000},
+    "initial_delay_seconds": 0,
+    "period_seconds": 1,
+    "timeout_seconds": 1,
+    "success_threshold": 1,
+    "failure_threshold": 3,
+}
 SCRIPT = "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8000 -h /www"
 
 
@@ -68,8 +74,13 @@ def plain_sdk_round(image: str, n: int) -> float:
     start = time.perf_counter()
     containers = [
         client.containers.run(
-            image, entrypoint=["/bin/sh", "-c", SCRIPT], detach=True, name=f"{PREFIX}plain-{n}-{i}",
-            ports={"8000/tcp": ("127.0.0.1", None)}, mem_limit="32m", labels={"berth.bench": PREFIX},
+            image,
+            entrypoint=["/bin/sh", "-c", SCRIPT],
+            detach=True,
+            name=f"{PREFIX}plain-{n}-{i}",
+            ports={"8000/tcp": ("127.0.0.1", None)},
+            mem_limit="32m",
+            labels={"berth.bench": PREFIX},
         )
         for i in range(2)
     ]
@@ -122,7 +133,9 @@ def main() -> None:
     call_command("migrate", "--noinput", "-v0")
     image = stack.busybox_image()
     env = {**os.environ}
-    worker = stack.start_manage("bench-worker", ["-m", "celery", "-A", "console", "worker", "--concurrency", "2", "--loglevel", "WARNING"], env)
+    worker = stack.start_manage(
+        "bench-worker", ["-m", "celery", "-A", "console", "worker", "--concurrency", "2", "--loglevel", "WARNING"], env
+    )
     prober = stack.start_manage("bench-prober", ["manage.py", "prober", "--tick", "0.05"], env)
     try:
         user = get_user_model().objects.create_superuser("bench", password="bench-password-1")
@@ -144,21 +157,25 @@ def main() -> None:
         p, b = statistics.median(plain), statistics.median(berth)
         print(f"create -> Running, 2 instances, median of {args.rounds}:")
         print(f"  plain docker SDK   {p * 1000:8.0f} ms")
-        print(f"  Berth              {b * 1000:8.0f} ms   ratio {b / p:4.2f}x   overhead {b - p:+.2f} s (goal <= 0.5 s: {'met' if b - p <= 0.5 else 'MISSED'})")
+        print(
+            f"  Berth              {b * 1000:8.0f} ms   ratio {b / p:4.2f}x   overhead {b - p:+.2f} s (goal <= 0.5 s: {'met' if b - p <= 0.5 else 'MISSED'})"
+        )
 
         names = [PREFIX + f"burst{i}" for i in range(args.services)]
         start = time.perf_counter()
         for name in names:
-            services.service_create(actor=user, workspace=workspace, config=config(name[len(PREFIX):], image))
+            services.service_create(actor=user, workspace=workspace, config=config(name[len(PREFIX) :], image))
         wait_running(names, 300)
         total = time.perf_counter() - start
-        print(f"{args.services} services created at once: all Running after {total:.1f} s "
-              f"({total / (p * args.services):.2f}x the plain SDK time for as many, done one by one)")
+        print(
+            f"{args.services} services created at once: all Running after {total:.1f} s "
+            f"({total / (p * args.services):.2f}x the plain SDK time for as many, done one by one)"
+        )
 
         existing = Service.objects.filter(name__startswith=PREFIX).count()
         extra = [PREFIX + f"rec{i}" for i in range(max(0, args.reconcile_services - existing))]
         for name in extra:
-            services.service_create(actor=user, workspace=workspace, config=config(name[len(PREFIX):], image))
+            services.service_create(actor=user, workspace=workspace, config=config(name[len(PREFIX) :], image))
         wait_running(list(Service.objects.filter(name__startswith=PREFIX).values_list("name", flat=True)), 600)
         count = Service.objects.filter(name__startswith=PREFIX).count()
         import docker
@@ -166,7 +183,9 @@ def main() -> None:
         baseline = []
         for _ in range(5):
             t = time.perf_counter()
-            docker.from_env().api.containers(all=True, filters={"label": [f"berth.installation={os.environ['BERTH_INSTALLATION']}"]})
+            docker.from_env().api.containers(
+                all=True, filters={"label": [f"berth.installation={os.environ['BERTH_INSTALLATION']}"]}
+            )
             baseline.append(time.perf_counter() - t)
         passes = []
         for _ in range(5):
@@ -174,15 +193,19 @@ def main() -> None:
             reconcile_pass()
             passes.append(time.perf_counter() - t)
         r, listing = statistics.median(passes), statistics.median(baseline)
-        print(f"reconcile pass over {count} services x 2 instances: {r * 1000:.0f} ms median "
-              f"(one docker list call: {listing * 1000:.0f} ms; ratio {r / listing:.1f}x; goal <= 1 s: {'met' if r <= 1 else 'MISSED'})")
+        print(
+            f"reconcile pass over {count} services x 2 instances: {r * 1000:.0f} ms median "
+            f"(one docker list call: {listing * 1000:.0f} ms; ratio {r / listing:.1f}x; goal <= 1 s: {'met' if r <= 1 else 'MISSED'})"
+        )
     finally:
         stack.stop(prober)
         stack.stop(worker)
         import docker
 
         client = docker.from_env()
-        for c in client.containers.list(all=True, filters={"label": f"berth.installation={os.environ['BERTH_INSTALLATION']}"}):
+        for c in client.containers.list(
+            all=True, filters={"label": f"berth.installation={os.environ['BERTH_INSTALLATION']}"}
+        ):
             c.remove(force=True)
         for c in client.containers.list(all=True, filters={"label": f"berth.bench={PREFIX}"}):
             c.remove(force=True)

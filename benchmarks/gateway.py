@@ -189,7 +189,10 @@ def main() -> int:
     try:
         image = backend_image(client)
         container = client.containers.run(
-            image, detach=True, name=f"berth-bench-{os.getpid()}", ports={"8000/tcp": ("127.0.0.1", None)},
+            image,
+            detach=True,
+            name=f"berth-bench-{os.getpid()}",
+            ports={"8000/tcp": ("127.0.0.1", None)},
             labels={"berth.bench": "1"},
         )
         container.reload()
@@ -204,10 +207,14 @@ def main() -> int:
         subprocess.run([python, "manage.py", "shell", "-v0", "-c", SEED.format(service=SERVICE, token=TOKEN, ip=backend_ip, host_port=backend_port)],
                        cwd=ROOT, env=env, check=True)  # fmt: skip
         log = open(workdir / "gateway.log", "w")
-        gateway = subprocess.Popen([python, "manage.py", "gateway"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        gateway = subprocess.Popen(
+            [python, "manage.py", "gateway"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         wait_port(berth_port)
         (workdir / "minimal.cfg").write_text(minimal_config(minimal_port, f"{backend_ip}:8000"))
-        minimal = subprocess.Popen([HAPROXY, "-db", "-f", str(workdir / "minimal.cfg")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        minimal = subprocess.Popen(
+            [HAPROXY, "-db", "-f", str(workdir / "minimal.cfg")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_port(minimal_port)
 
         targets = {
@@ -225,31 +232,42 @@ def main() -> int:
         results: dict[str, dict] = {}
         # Throughput under load; alternate the order twice and keep each path's better run (2 cores: noisy).
         for round_ in range(2):
-            for name in (list(targets) if round_ == 0 else list(reversed(targets))):
+            for name in list(targets) if round_ == 0 else list(reversed(targets)):
                 run = wrk(targets[name], connections=args.connections, seconds=args.seconds)
                 if name not in results or run["rps"] > results[name]["rps"]:
                     results[name] = run
         # Latency at one connection: the cost of a hop, without queueing.
-        latency = {name: wrk(url, connections=1, seconds=max(3, args.seconds // 2), threads=1) for name, url in targets.items()}
+        latency = {
+            name: wrk(url, connections=1, seconds=max(3, args.seconds // 2), threads=1) for name, url in targets.items()
+        }
 
         print(f"\nload: wrk -c{args.connections} -d{args.seconds}s (best of 2), latency: wrk -c1\n")
         print(f"{'path':<26}{'req/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}   {'c1 req/s':>9}{'c1 p50 ms':>11}")
         for name in targets:
             r, one = results[name], latency[name]
-            print(f"{name:<26}{r['rps']:>12.0f}{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}{r['non2xx']:>9}   {one['rps']:>9.0f}{one['p50_ms']:>11.3f}")
+            print(
+                f"{name:<26}{r['rps']:>12.0f}{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}{r['non2xx']:>9}   {one['rps']:>9.0f}{one['p50_ms']:>11.3f}"
+            )
         ratio = results["berth gateway"]["rps"] / results["minimal haproxy"]["rps"]
         added = latency["berth gateway"]["p50_ms"] - latency["direct"]["p50_ms"]
         added_minimal = latency["minimal haproxy"]["p50_ms"] - latency["direct"]["p50_ms"]
         over_published = results["berth gateway"]["rps"] / results["berth via published port"]["rps"]
         throughput_ok, latency_ok = ratio >= 0.90 and over_published >= 2.0, added <= 0.5
-        print(f"\nberth / minimal haproxy throughput: {ratio:.1%}  (target >= 90%)  {'OK' if ratio >= 0.9 else 'MISSED'}")
-        print(f"berth / berth via published port:   {over_published:.2f}x  (target >= 2x)  {'OK' if over_published >= 2 else 'MISSED'}")
+        print(
+            f"\nberth / minimal haproxy throughput: {ratio:.1%}  (target >= 90%)  {'OK' if ratio >= 0.9 else 'MISSED'}"
+        )
+        print(
+            f"berth / berth via published port:   {over_published:.2f}x  (target >= 2x)  {'OK' if over_published >= 2 else 'MISSED'}"
+        )
         print(f"berth / direct throughput:          {results['berth gateway']['rps'] / results['direct']['rps']:.1%}")
         print(f"added median latency over direct:   berth {added:+.3f} ms (target <= 0.5 ms) {'OK' if latency_ok else 'MISSED'}; "
               f"minimal haproxy {added_minimal:+.3f} ms")  # fmt: skip
         errors = [n for n, r in results.items() if r["non2xx"] or r["socket_errors"]]
         if errors:
-            print(f"errors on: {', '.join(errors)}: " + "; ".join(f"{n}: {results[n]['non2xx']} non-2xx {results[n]['socket_errors']}" for n in errors))
+            print(
+                f"errors on: {', '.join(errors)}: "
+                + "; ".join(f"{n}: {results[n]['non2xx']} non-2xx {results[n]['socket_errors']}" for n in errors)
+            )
         return 0 if (throughput_ok and latency_ok) or not args.check else 1
     finally:
         for proc in (gateway, minimal):

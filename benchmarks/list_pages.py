@@ -38,16 +38,24 @@ def seed():
     call_command("migrate", "--noinput", "-v0")
     user = get_user_model().objects.create_user("bench", password="bench-password")
     config = spec.validate_config(
-        {"name": "svc", "containers": [{"image": "repo/app:1", "command": "python app.py", "port": 8000}],
-         "metadata": {"instance": 2, "cpu": 1, "memory": 512}}
+        {
+            "name": "svc",
+            "containers": [{"image": "repo/app:1", "command": "python app.py", "port": 8000}],
+            "metadata": {"instance": 2, "cpu": 1, "memory": 512},
+        }
     ).config
     statuses = list(ServiceStatus.values)
     for w in range(WORKSPACES):
         ws = Workspace.objects.create(name=f"ws {w}", slug=f"ws-{w}")
         Membership.objects.create(workspace=ws, user=user, role=Role.OWNER)
         services = Service.objects.bulk_create(
-            Service(name=f"svc_{w:02d}_{i:04d}", workspace=ws, token="t", status=statuses[i % len(statuses)],
-                    latest_version_number=1)
+            Service(
+                name=f"svc_{w:02d}_{i:04d}",
+                workspace=ws,
+                token="t",
+                status=statuses[i % len(statuses)],
+                latest_version_number=1,
+            )
             for i in range(SERVICES // WORKSPACES)
         )
         versions = ServiceVersion.objects.bulk_create(
@@ -84,7 +92,9 @@ def main():
     print(f"{'baseline /healthz':28s} {baseline:7.2f} ms")
     for label, url in rows:
         median = timed(client, url)
-        print(f"{label:28s} {median:7.2f} ms   {median / baseline:5.1f}x baseline   goal <= 100 ms: {'met' if median <= 100 else 'MISSED'}")
+        print(
+            f"{label:28s} {median:7.2f} ms   {median / baseline:5.1f}x baseline   goal <= 100 ms: {'met' if median <= 100 else 'MISSED'}"
+        )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,14 @@ def s3_client(endpoint: str):
     import boto3
     from botocore.config import Config
 
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=KEY_ID,
-                        aws_secret_access_key=SECRET, config=Config(s3={"addressing_style": "path"}))
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=KEY_ID,
+        aws_secret_access_key=SECRET,
+        config=Config(s3={"addressing_style": "path"}),
+    )
 
 
 def fill_bucket(endpoint: str, megabytes: int) -> dict[str, int]:
@@ -89,8 +95,11 @@ def plain_get_object(s3, prefix: str, target: Path, threads: int) -> float:
                 out.write(chunk)
 
     start = time.perf_counter()
-    listed = [item for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
-              for item in page.get("Contents", [])]
+    listed = [
+        item
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+        for item in page.get("Contents", [])
+    ]
     with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(one, [item["Key"] for item in sorted(listed, key=lambda item: -item["Size"])]))
     return time.perf_counter() - start
@@ -104,8 +113,11 @@ def main() -> None:
 
     dockerd = stack.start_dockerd()
     port = stack.free_port()
-    moto = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    moto = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     stack.wait_for(lambda: stack.port_open(port), timeout=30, what="moto_server")
     endpoint = f"http://127.0.0.1:{port}"
 
@@ -127,14 +139,25 @@ def main() -> None:
         print(f"{len(objects)} objects, {total / 1e6:.0f} MB in oss://{BUCKET}/model/ (moto on loopback)")
         user = get_user_model().objects.create_superuser("bench", password="bench-password-1")
         workspace = workspaces.workspace_current_ensure(user=user)
-        object_stores.object_store_create(actor=user, workspace=workspace, name="moto", endpoint_url=endpoint,
-                                           addressing_style="path", access_key_id=KEY_ID, secret_access_key=SECRET)
+        object_stores.object_store_create(
+            actor=user,
+            workspace=workspace,
+            name="moto",
+            endpoint_url=endpoint,
+            addressing_style="path",
+            access_key_id=KEY_ID,
+            secret_access_key=SECRET,
+        )
         host = host_actions.host_register(name="local", url="unix:///var/run/docker.sock", address="127.0.0.1")
         image = stack.busybox_image()
 
         def draft(name: str, storage: list) -> tuple:
-            config = {"name": PREFIX + name, "containers": [{"image": image, "script": "exec sleep 3600", "port": 8000}],
-                      "storage": storage, "metadata": {"instance": 1}}
+            config = {
+                "name": PREFIX + name,
+                "containers": [{"image": image, "script": "exec sleep 3600", "port": 8000}],
+                "storage": storage,
+                "metadata": {"instance": 1},
+            }
             if not storage:
                 del config["storage"]
             service, _ = services.service_create(actor=user, workspace=workspace, config=config, deploy=False)
@@ -155,12 +178,19 @@ def main() -> None:
             mounts.instance_volumes_remove(runtime=hosts.host_runtime(host), instance_name=instance.name)
 
         def drop_caches() -> None:
-            for volume in client.volumes.list(filters={"label": [f"berth.installation={INSTALLATION}", "berth.cache=oss"]}):
+            for volume in client.volumes.list(
+                filters={"label": [f"berth.installation={INSTALLATION}", "berth.cache=oss"]}
+            ):
                 volume.remove(force=True)
 
         bare = draft("bare", [])
-        mounted = {ro: draft(f"oss_{'ro' if ro else 'rw'}", [{"mount_path": "/models", "oss": {"path": f"oss://{BUCKET}/model/", "readOnly": ro}}])
-                   for ro in (True, False)}
+        mounted = {
+            ro: draft(
+                f"oss_{'ro' if ro else 'rw'}",
+                [{"mount_path": "/models", "oss": {"path": f"oss://{BUCKET}/model/", "readOnly": ro}}],
+            )
+            for ro in (True, False)
+        }
         # Warm both paths once: the image, imports, Berth's S3 client (the worker keeps it), moto's objects.
         remove(start(*bare)[1])
         remove(start(*mounted[True])[1])
@@ -173,13 +203,31 @@ def main() -> None:
             s3 = s3_client(endpoint)
             s3.list_objects_v2(Bucket=BUCKET, MaxKeys=1)
             return s3
-        figures = {k: [] for k in ("plain_file", "plain_get", "plain_start", "bare", "first", "first_prepare", "second_ro", "second_rw")}
+
+        figures = {
+            k: []
+            for k in (
+                "plain_file",
+                "plain_get",
+                "plain_start",
+                "bare",
+                "first",
+                "first_prepare",
+                "second_ro",
+                "second_rw",
+            )
+        }
 
         def plain_start() -> float:
             """The container a user would start by hand after downloading: same image and command, plain SDK."""
             t = time.perf_counter()
-            container = client.containers.run(image, ["sleep", "3600"], detach=True, ports={"8000/tcp": ("127.0.0.1", None)},
-                                              labels={"berth.installation": INSTALLATION})
+            container = client.containers.run(
+                image,
+                ["sleep", "3600"],
+                detach=True,
+                ports={"8000/tcp": ("127.0.0.1", None)},
+                labels={"berth.installation": INSTALLATION},
+            )
             container.reload()
             elapsed = time.perf_counter() - t
             container.remove(force=True)
@@ -226,21 +274,33 @@ def main() -> None:
         strict = [(f - b) / g for f, b, g in zip(figures["first"], figures["bare"], figures["plain_get"])]
         ratio = statistics.median(ratios)
         print(f"median of {args.rounds} rounds:")
-        print(f"  plain boto3: list + get_object, {threads} at a time   {m['plain_get']:6.2f} s   (the baseline download)")
+        print(
+            f"  plain boto3: list + get_object, {threads} at a time   {m['plain_get']:6.2f} s   (the baseline download)"
+        )
         print(f"  plain docker SDK start right after it        {m['plain_start']:6.2f} s")
         print(f"  plain boto3: download_file, one by one       {m['plain_file']:6.2f} s   (reference; slow on moto)")
         print(f"  instance start, no mount                     {m['bare']:6.2f} s")
-        print(f"  instance start, oss mount, empty cache       {m['first']:6.2f} s   (preparing the mount: {m['first_prepare']:.2f} s)")
+        print(
+            f"  instance start, oss mount, empty cache       {m['first']:6.2f} s   (preparing the mount: {m['first_prepare']:.2f} s)"
+        )
         print(f"  instance start, oss mount, cache hit (ro)    {m['second_ro']:6.2f} s")
-        print(f"  instance start, oss mount, cache hit (rw)    {m['second_rw']:6.2f} s   (writable: files are copied, not linked)")
-        print(f"first instance: {m['first']:.2f} s = {ratio:.2f}x plain download + plain start "
-              f"(per round: {', '.join(f'{r:.2f}' for r in ratios)}); goal <= 1.2x: {'met' if ratio <= 1.2 else 'MISSED'}")
-        print(f"  stricter: the mount adds {m['first'] - m['bare']:.2f} s to a start = {statistics.median(strict):.2f}x the plain "
-              f"download alone (per round: {', '.join(f'{r:.2f}' for r in strict)})")
+        print(
+            f"  instance start, oss mount, cache hit (rw)    {m['second_rw']:6.2f} s   (writable: files are copied, not linked)"
+        )
+        print(
+            f"first instance: {m['first']:.2f} s = {ratio:.2f}x plain download + plain start "
+            f"(per round: {', '.join(f'{r:.2f}' for r in ratios)}); goal <= 1.2x: {'met' if ratio <= 1.2 else 'MISSED'}"
+        )
+        print(
+            f"  stricter: the mount adds {m['first'] - m['bare']:.2f} s to a start = {statistics.median(strict):.2f}x the plain "
+            f"download alone (per round: {', '.join(f'{r:.2f}' for r in strict)})"
+        )
         for label, key in (("read-only", "second_ro"), ("writable", "second_rw")):
             overhead = m[key] - m["bare"]
-            print(f"second instance ({label}): {overhead:+.2f} s over a start without the mount; goal <= 1 s: "
-                  f"{'met' if overhead <= 1 else 'MISSED'}")
+            print(
+                f"second instance ({label}): {overhead:+.2f} s over a start without the mount; goal <= 1 s: "
+                f"{'met' if overhead <= 1 else 'MISSED'}"
+            )
     finally:
         for c in client.containers.list(all=True, filters={"label": f"berth.installation={INSTALLATION}"}):
             c.remove(force=True)

@@ -46,9 +46,7 @@ urlpatterns = [
     path("services/<str:name>/stop", service_page.service_action, {"action": "stop"}, name="service-stop"),
     path("services/<str:name>/start", service_page.service_action, {"action": "start"}, name="service-start"),
     path("services/<str:name>/restart", service_page.service_action, {"action": "restart"}, name="service-restart"),
-    path(
-        "services/<str:name>/versions/<int:number>/rollback", service_page.service_rollback, name="service-rollback"
-    ),
+    path("services/<str:name>/versions/<int:number>/rollback", service_page.service_rollback, name="service-rollback"),
     path("services/<str:name>/instances/<str:instance>/logs", logs.instance_logs, name="instance-logs"),
     path(
         "services/<str:name>/instances/<str:instance>/logs/download",
@@ -86,7 +84,9 @@ urlpatterns = [
         name="object-store-default",
     ),
     path(
-        "workspaces/<slug:slug>/object-stores/<str:name>/delete", storage.object_store_delete, name="object-store-delete"
+        "workspaces/<slug:slug>/object-stores/<str:name>/delete",
+        storage.object_store_delete,
+        name="object-store-delete",
     ),
     path(
         "workspaces/<slug:slug>/object-stores/<str:name>/check", storage.object_store_check, name="object-store-check"

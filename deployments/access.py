@@ -1,5 +1,4 @@
-"""Access checks for writes: each raises NotFound (outsiders learn nothing) or Forbidden with the reason.
-"""
+"""Access checks for writes: each raises NotFound (outsiders learn nothing) or Forbidden with the reason."""
 
 from deployments.choices import WRITE_ROLES, Role
 from deployments.errors import Forbidden, NotFound

@@ -85,7 +85,18 @@ class DeploymentAdmin(admin.ModelAdmin):
 
 @admin.register(Instance)
 class InstanceAdmin(admin.ModelAdmin):
-    list_display = ("name", "service", "host", "address", "port", "host_port", "status", "ready", "restarts", "started_at")
+    list_display = (
+        "name",
+        "service",
+        "host",
+        "address",
+        "port",
+        "host_port",
+        "status",
+        "ready",
+        "restarts",
+        "started_at",
+    )
     list_filter = ("status", "ready")
     list_select_related = ("service", "host")
 

@@ -1,5 +1,4 @@
-"""Events: what happened to a service, for people (the service page, `berth events`, the API).
-"""
+"""Events: what happened to a service, for people (the service page, `berth events`, the API)."""
 
 from deployments.choices import EventType
 from deployments.models import Event, Service

@@ -38,7 +38,6 @@ def _check(fn) -> dict:
 
 
 def _database() -> dict:
-
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return {"vendor": connection.vendor}
@@ -79,7 +78,6 @@ def _docker_hosts() -> dict[str, dict]:
 
 
 def _gateway() -> dict:
-
     options = options_from_settings(settings)
     info = RuntimeAPI(options.admin_socket, options.master_socket, timeout=REDIS_TIMEOUT).info()
     if "Pid" not in info:

@@ -4,7 +4,6 @@ Plumbing any process loop may call: `beat(name)` is cheap and never raises. `dep
 reads them back for `/healthz?full=1` and the dashboard.
 """
 
-
 from __future__ import annotations
 
 import json

@@ -1,5 +1,4 @@
-"""Registry credentials for pulling an image: the config's dockerAuth, a saved credential, or the workspace's.
-"""
+"""Registry credentials for pulling an image: the config's dockerAuth, a saved credential, or the workspace's."""
 
 from deployments.models import Service
 from deployments.runtime import RegistryAuth
@@ -15,7 +14,9 @@ def registry_auth_for(*, service: Service, config: dict, image: str) -> Registry
         return RegistryAuth(user, password)
     credentials = service.workspace.registry_credentials
     named = (config.get("berth") or {}).get("registry_credential")
-    credential = credentials.filter(name=named).first() if named else credentials.filter(registry=registry_of(image)).first()
+    credential = (
+        credentials.filter(name=named).first() if named else credentials.filter(registry=registry_of(image)).first()
+    )
     return RegistryAuth(credential.username, credential.password) if credential else None
 
 

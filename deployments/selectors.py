@@ -31,9 +31,7 @@ def membership_get(*, user, workspace: Workspace) -> Membership | None:
 
 
 def workspace_get_for_user(*, user, slug: str) -> tuple[Workspace, Membership]:
-    membership = (
-        Membership.objects.select_related("workspace").filter(user=user, workspace__slug=slug).first()
-    )
+    membership = Membership.objects.select_related("workspace").filter(user=user, workspace__slug=slug).first()
     if membership is None:
         raise NotFound(f"no workspace named {slug!r}")
     return membership.workspace, membership
@@ -106,7 +104,11 @@ def service_events(*, service: Service, limit: int = 100, instance: str = ""):
 
 
 def service_instances(*, service: Service):
-    return service.instances.select_related("host", "version").prefetch_related("mounts").order_by("version__number", "ordinal")
+    return (
+        service.instances.select_related("host", "version")
+        .prefetch_related("mounts")
+        .order_by("version__number", "ordinal")
+    )
 
 
 def service_latest_deployment(*, service: Service):
@@ -119,7 +121,6 @@ def service_latest_deployment(*, service: Service):
 def host_list_with_usage():
     """Every Docker host with what its live instances reserve, in one query:
     `used_cpu`, `used_memory_mb`, `instance_count` (Terminating instances excluded, as placement does)."""
-
 
     live = ~Q(instances__status=InstanceStatus.TERMINATING)
     return DockerHost.objects.annotate(
@@ -201,5 +202,7 @@ def alert_channel_get(*, workspace: Workspace, name: str) -> AlertChannel:
 def alert_delivery_list(*, workspace: Workspace, limit: int = 20) -> list[AlertDelivery]:
     """The workspace's latest deliveries, newest first (failures show why)."""
     return list(
-        AlertDelivery.objects.filter(channel__workspace=workspace).select_related("channel", "incident__service")[:limit]
+        AlertDelivery.objects.filter(channel__workspace=workspace).select_related("channel", "incident__service")[
+            :limit
+        ]
     )

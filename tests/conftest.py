@@ -161,15 +161,40 @@ def engine_stack(django_db_setup, django_db_blocker, dockerd):
     }
     worker = stack.start_manage(
         "worker",
-        ["-m", "celery", "-A", "console", "worker", "-B", "--loglevel", "INFO", "--concurrency", "2",
-         "--schedule", str(stack.VAR / f"test-beat-{stack.RUN_ID}")],
+        [
+            "-m",
+            "celery",
+            "-A",
+            "console",
+            "worker",
+            "-B",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--schedule",
+            str(stack.VAR / f"test-beat-{stack.RUN_ID}"),
+        ],
         env,
     )
     # Teardowns (stop, delete, scale down) have their own queue and worker, as in `make run`.
     teardown_worker = stack.start_manage(
         "worker-teardown",
-        ["-m", "celery", "-A", "console", "worker", "-Q", "teardown", "-n", f"teardown-{stack.RUN_ID}@%h",
-         "--loglevel", "INFO", "--concurrency", "2"],
+        [
+            "-m",
+            "celery",
+            "-A",
+            "console",
+            "worker",
+            "-Q",
+            "teardown",
+            "-n",
+            f"teardown-{stack.RUN_ID}@%h",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+        ],
         env,
     )
     prober = stack.start_manage("prober", ["manage.py", "prober", "--tick", "0.1"], env)

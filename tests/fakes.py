@@ -100,9 +100,7 @@ class FakeRuntime:
             del self.containers[found.state.id]
 
     def list(self, labels: dict[str, str]) -> list[ContainerState]:
-        return [
-            c.state for c in self.containers.values() if all(c.state.labels.get(k) == v for k, v in labels.items())
-        ]
+        return [c.state for c in self.containers.values() if all(c.state.labels.get(k) == v for k, v in labels.items())]
 
     def inspect(self, container: str) -> ContainerState | None:
         found = self._find(container)

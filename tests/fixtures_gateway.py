@@ -172,11 +172,25 @@ def python_image() -> str:
     site = Path(grpc_dir).parent
     extras = [site / "typing_extensions.py"]
     apps = {"app/echo.py": ECHO_SERVER.encode(), "app/grpc_echo.py": GRPC_SERVER.encode()}
-    key = json.dumps([
-        python.stat().st_size, sysconfig.get_python_version(), grpc.__version__,
-        hashlib.sha256(b"".join(apps.values())).hexdigest(), 2,
-    ])
-    skip = {"test", "idlelib", "tkinter", "turtledemo", "lib2to3", "ensurepip", "__pycache__", "config-3.11-x86_64-linux-gnu"}
+    key = json.dumps(
+        [
+            python.stat().st_size,
+            sysconfig.get_python_version(),
+            grpc.__version__,
+            hashlib.sha256(b"".join(apps.values())).hexdigest(),
+            2,
+        ]
+    )
+    skip = {
+        "test",
+        "idlelib",
+        "tkinter",
+        "turtledemo",
+        "lib2to3",
+        "ensurepip",
+        "__pycache__",
+        "config-3.11-x86_64-linux-gnu",
+    }
 
     def populate(tar: tarfile.TarFile) -> None:
         binaries = [python, *stdlib.glob("lib-dynload/*.so"), *grpc_dir.rglob("*.so")]
@@ -302,7 +316,15 @@ def eas_client() -> EasClient:
         base = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
         subprocess.run([base, "-m", "venv", str(venv)], check=True)
         subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", f"eas-prediction=={EAS_PREDICTION_VERSION}"],
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                f"eas-prediction=={EAS_PREDICTION_VERSION}",
+            ],
             check=True,
             env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
         )
@@ -312,10 +334,25 @@ def eas_client() -> EasClient:
 
 # --- helpers for the tests -------------------------------------------------------------------
 
-FAST_CHECK = {"initial_delay_seconds": 0, "period_seconds": 1, "timeout_seconds": 1, "success_threshold": 1, "failure_threshold": 2}
+FAST_CHECK = {
+    "initial_delay_seconds": 0,
+    "period_seconds": 1,
+    "timeout_seconds": 1,
+    "success_threshold": 1,
+    "failure_threshold": 2,
+}
 
 
-def echo_config(name: str, image: str, *, instance: int = 2, version: str = "v1", grpc: bool = False, metadata: dict | None = None, **top) -> dict:
+def echo_config(
+    name: str,
+    image: str,
+    *,
+    instance: int = 2,
+    version: str = "v1",
+    grpc: bool = False,
+    metadata: dict | None = None,
+    **top,
+) -> dict:
     """The echo server (or the gRPC echo) from `python_image`, with a readiness check."""
     from tests.conftest import SERVICE_PREFIX
 
@@ -329,10 +366,19 @@ def echo_config(name: str, image: str, *, instance: int = 2, version: str = "v1"
                 "port": 8000,
                 "env": [{"name": "PYTHONPATH", "value": "/app/site"}, {"name": "VERSION", "value": version}],
                 # An HTTP check, not TCP: docker-proxy accepts on the published port before the app listens.
-                "health_check": ({"tcp_socket": {"port": 8000}} if grpc else {"http_get": {"path": "/healthz", "port": 8000}}) | FAST_CHECK,
+                "health_check": (
+                    {"tcp_socket": {"port": 8000}} if grpc else {"http_get": {"path": "/healthz", "port": 8000}}
+                )
+                | FAST_CHECK,
             }
         ],
-        "metadata": {"instance": instance, "memory": 64, "eas": {"termination_grace_period": 1}, **({"enable_grpc": True} if grpc else {}), **(metadata or {})},
+        "metadata": {
+            "instance": instance,
+            "memory": 64,
+            "eas": {"termination_grace_period": 1},
+            **({"enable_grpc": True} if grpc else {}),
+            **(metadata or {}),
+        },
         **top,
     }
 
@@ -347,7 +393,9 @@ class Response:
         return json.loads(self.body)
 
 
-def http(url: str, *, method: str = "GET", body: bytes | str | None = None, headers: dict | None = None, timeout: float = 10) -> Response:
+def http(
+    url: str, *, method: str = "GET", body: bytes | str | None = None, headers: dict | None = None, timeout: float = 10
+) -> Response:
     """One request on a fresh connection (like curl); never raises on an HTTP status."""
     import http.client
     from urllib.parse import urlsplit
@@ -400,7 +448,13 @@ def wait_routed(service, gateway: Gateway, servers: int, timeout: float = 10) ->
             rows = api.show_stat()
         except Exception:
             return False
-        up = [r for r in rows if r["pxname"] == f"s_{service.name}" and r["svname"] not in ("BACKEND", "FRONTEND") and r["status"] in ("UP", "no check")]
+        up = [
+            r
+            for r in rows
+            if r["pxname"] == f"s_{service.name}"
+            and r["svname"] not in ("BACKEND", "FRONTEND")
+            and r["status"] in ("UP", "no check")
+        ]
         return len(up) == servers
 
     stack.wait_for(routed, timeout=timeout, interval=0.1, what=f"{servers} ready servers for {service.name} in HAProxy")

@@ -91,8 +91,11 @@ class S3Server:
         from botocore.config import Config
 
         return boto3.client(
-            "s3", endpoint_url=self.endpoint, region_name="us-east-1",
-            aws_access_key_id=key_id or self.access_key_id, aws_secret_access_key=secret or self.secret_access_key,
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=key_id or self.access_key_id,
+            aws_secret_access_key=secret or self.secret_access_key,
             config=Config(s3={"addressing_style": "path"}),
         )
 
@@ -121,15 +124,18 @@ def s3_server() -> S3Server:
     proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     stack.wait_for(lambda: stack.port_open(port), timeout=30, what="moto_server")
     endpoint = f"http://127.0.0.1:{port}"
-    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="setup",
-                       aws_secret_access_key="setup")
+    iam = boto3.client(
+        "iam", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="setup", aws_secret_access_key="setup"
+    )
     iam.create_user(UserName="berth")
     key = iam.create_access_key(UserName="berth")["AccessKey"]
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
     iam.put_user_policy(UserName="berth", PolicyName="s3", PolicyDocument=json.dumps(policy))
     iam.create_user(UserName="nobody")
     denied = iam.create_access_key(UserName="nobody")["AccessKey"]
-    yield S3Server(endpoint, key["AccessKeyId"], key["SecretAccessKey"], denied["AccessKeyId"], denied["SecretAccessKey"])
+    yield S3Server(
+        endpoint, key["AccessKeyId"], key["SecretAccessKey"], denied["AccessKeyId"], denied["SecretAccessKey"]
+    )
     stack.stop(proc)
 
 
@@ -137,12 +143,17 @@ def s3_server() -> S3Server:
 def object_store(s3_server, alice):
     """alice's current workspace's default connection to the S3 server."""
 
-
     workspace = workspaces.workspace_current_ensure(user=alice)
     return object_stores.object_store_create(
-        actor=alice, workspace=workspace, name="moto", endpoint_url=s3_server.endpoint, region="us-east-1",
-        addressing_style="path", access_key_id=s3_server.access_key_id,
-        secret_access_key=s3_server.secret_access_key, is_default=True,
+        actor=alice,
+        workspace=workspace,
+        name="moto",
+        endpoint_url=s3_server.endpoint,
+        region="us-east-1",
+        addressing_style="path",
+        access_key_id=s3_server.access_key_id,
+        secret_access_key=s3_server.secret_access_key,
+        is_default=True,
     )
 
 
@@ -249,7 +260,9 @@ class GitServer:
             subprocess.run([*git, "add", "-A"], check=True)
             subprocess.run([*git, "commit", "-q", "-m", message], check=True)
             subprocess.run([*git, "push", "-q", "origin", f"HEAD:{branch}"], check=True, capture_output=True)
-            return subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+            return subprocess.run(
+                [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+            ).stdout.strip()
 
 
 @pytest.fixture(scope="session")

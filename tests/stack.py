@@ -67,8 +67,17 @@ def start_dockerd() -> subprocess.Popen | None:
 def start_redis() -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
-        [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1",
-         "--save", "", "--appendonly", "no"],
+        [
+            shutil.which("redis-server") or "/usr/bin/redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -101,6 +110,7 @@ def build_image(name: str, files: dict[str, bytes | Path], dockerfile: str) -> s
     for path, content in sorted(files.items()):
         digest.update(path.encode())
         digest.update(content.read_bytes() if isinstance(content, Path) else content)
+
     def build(tag: str, context: Path) -> None:
         for path, content in files.items():
             target = context / path
@@ -177,15 +187,27 @@ def python_image() -> str:
         pass
     with tempfile.TemporaryDirectory(dir=VAR) as root:
         subprocess.run(
-            ["debootstrap", "--variant=minbase", f"--include={PYTHON_PACKAGES}", "bookworm", root,
-             "http://deb.debian.org/debian"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={PYTHON_PACKAGES}",
+                "bookworm",
+                root,
+                "http://deb.debian.org/debian",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
         )
         for cache in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
             shutil.rmtree(Path(root) / cache, ignore_errors=True)
         tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)
-        subprocess.run(["docker", "import", "--change", 'CMD ["/bin/bash"]', "-", tag], stdin=tar.stdout, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["docker", "import", "--change", 'CMD ["/bin/bash"]', "-", tag],
+            stdin=tar.stdout,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         tar.wait()
     return tag
 
@@ -204,7 +226,8 @@ def start_registry(username: str, password: str) -> tuple[subprocess.Popen, str]
     )
     proc = subprocess.Popen(
         [shutil.which("docker-registry") or "/usr/bin/docker-registry", "serve", str(root / "config.yml")],
-        stdout=open(root / "registry.log", "w"), stderr=subprocess.STDOUT,
+        stdout=open(root / "registry.log", "w"),
+        stderr=subprocess.STDOUT,
     )
     wait_for(lambda: port_open(port), timeout=20, what="docker-registry")
     return proc, f"127.0.0.1:{port}"
@@ -239,13 +262,29 @@ def start_postgres() -> tuple[subprocess.Popen, str, Path]:
     data = root / "data"
     shutil.chown(root, "postgres", "postgres")
     as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
     proc = subprocess.Popen(
-        [*as_postgres, str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(root),
-         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-        stdout=open(root / "postgres.log", "w"), stderr=subprocess.STDOUT,
+        [
+            *as_postgres,
+            str(bin_dir / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(root),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+        ],
+        stdout=open(root / "postgres.log", "w"),
+        stderr=subprocess.STDOUT,
     )
     wait_for(lambda: port_open(port), timeout=30, what="postgres")
     return proc, f"postgres://postgres@127.0.0.1:{port}/postgres", root

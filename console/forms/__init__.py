@@ -95,11 +95,16 @@ class HostForm(forms.Form):
 class ObjectStoreForm(forms.Form):
     name = forms.CharField(label="Connection name", max_length=63, help_text="Configs name it in berth.object_store")
     endpoint_url = forms.CharField(
-        label="Endpoint URL", max_length=255,
+        label="Endpoint URL",
+        max_length=255,
         help_text="S3 protocol: e.g. https://oss-cn-hangzhou.aliyuncs.com, http://minio.internal:9000",
     )
-    region = forms.CharField(label="Region", max_length=63, required=False, help_text="e.g. cn-hangzhou; default us-east-1")
-    addressing_style = forms.ChoiceField(label="Addressing", choices=AddressingStyle.choices, initial=AddressingStyle.AUTO)
+    region = forms.CharField(
+        label="Region", max_length=63, required=False, help_text="e.g. cn-hangzhou; default us-east-1"
+    )
+    addressing_style = forms.ChoiceField(
+        label="Addressing", choices=AddressingStyle.choices, initial=AddressingStyle.AUTO
+    )
     access_key_id = forms.CharField(label="Access key ID", max_length=255)
     secret_access_key = forms.CharField(label="Secret access key", widget=forms.PasswordInput)
     is_default = forms.BooleanField(label="Default for this workspace's oss mounts", required=False)

@@ -73,6 +73,8 @@ def _is_type_of(entry: dict, storage_type: str) -> bool:
     """Does `entry` carry this type? `berth` alone (e.g. an oss mount's berth.object_store) is no host path."""
     body = entry.get(_storage_key(storage_type))
     return isinstance(body, dict) and (storage_type != "host_path" or "host_path" in body)
+
+
 # Every type key a storage entry may carry (EAS's list); a row keeps only the one it selects.
 ALL_STORAGE_TYPE_KEYS = (*MOUNT_TYPES, HOST_PATH)
 STORAGE_FIELD_NAMES = tuple(f"{t}_{suffix}" for t, spec in STORAGE_FIELDS.items() for _, suffix, _ in spec)
@@ -105,8 +107,10 @@ class StorageRow:
 
     @property
     def type_choices(self) -> list[str]:
-        return ([""] if self.loaded_type == "" and self.type == "" else []) + list(STORAGE_TYPES) + (
-            [self.other_type] if self.other_type else []
+        return (
+            ([""] if self.loaded_type == "" and self.type == "" else [])
+            + list(STORAGE_TYPES)
+            + ([self.other_type] if self.other_type else [])
         )
 
 
@@ -280,7 +284,7 @@ def _empty_storage_values() -> dict[str, Any]:
 
 
 def _number(text: str) -> Any:
-    """"8000" -> 8000, "0.5" -> 0.5, "" -> None (key left out); anything else as typed, for the spec to reject."""
+    """ "8000" -> 8000, "0.5" -> 0.5, "" -> None (key left out); anything else as typed, for the spec to reject."""
     stripped = text.strip()
     if stripped == "":
         return None

@@ -55,7 +55,9 @@ def alert_channel_create(request: HttpRequest, slug: str) -> HttpResponse:
 @domain_errors
 def alert_channel_test(request: HttpRequest, slug: str, name: str) -> HttpResponse:
     workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=slug)
-    delivery = alerts.alert_channel_test(actor=request.user, channel=selectors.alert_channel_get(workspace=workspace, name=name))
+    delivery = alerts.alert_channel_test(
+        actor=request.user, channel=selectors.alert_channel_get(workspace=workspace, name=name)
+    )
     if delivery.status == DeliveryStatus.SENT:
         messages.success(request, f"Test alert sent to {name}.")
     else:

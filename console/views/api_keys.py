@@ -1,5 +1,4 @@
-"""Personal API keys: list, create (shown once), delete.
-"""
+"""Personal API keys: list, create (shown once), delete."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required

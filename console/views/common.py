@@ -1,5 +1,4 @@
-"""What every console view shares: domain errors become 404/403, the staff check, small helpers.
-"""
+"""What every console view shares: domain errors become 404/403, the staff check, small helpers."""
 
 from collections.abc import Callable
 from functools import wraps

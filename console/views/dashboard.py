@@ -1,5 +1,4 @@
-"""The staff dashboard: services by status, hosts, warnings, the worker queue.
-"""
+"""The staff dashboard: services by status, hosts, warnings, the worker queue."""
 
 from datetime import timedelta
 from typing import Any
@@ -49,7 +48,6 @@ def celery_queue_depth() -> int | None:
 
 def celery_workers() -> tuple[list[str] | None, str]:
     """(names of the workers that answered a ping, problem); None when it could not be asked."""
-
 
     client = _broker_redis()
     if client is None:

@@ -1,5 +1,4 @@
-"""The service editor: the form with its live JSON preview, import, download, save.
-"""
+"""The service editor: the form with its live JSON preview, import, download, save."""
 
 import json
 from typing import Any

@@ -57,7 +57,9 @@ def curl_line(endpoint: str, token: str) -> str:
 def service_gateway(request: HttpRequest, name: str) -> HttpResponse:
     """Endpoints, token, "try it" and traffic on one page."""
     service, membership = _service_for(request, name)
-    return render(request, "deployments/_gateway_page.html", {"service": service, **gateway_context(service, membership)})
+    return render(
+        request, "deployments/_gateway_page.html", {"service": service, **gateway_context(service, membership)}
+    )
 
 
 @login_required

@@ -1,5 +1,4 @@
-"""Docker hosts (administrators): list, add, drain, remove.
-"""
+"""Docker hosts (administrators): list, add, drain, remove."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required

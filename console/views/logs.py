@@ -1,5 +1,4 @@
-"""An instance's logs: tail, follow, download.
-"""
+"""An instance's logs: tail, follow, download."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse

@@ -1,5 +1,4 @@
-"""The live service page: status, deployment timeline, instances, events, lifecycle buttons.
-"""
+"""The live service page: status, deployment timeline, instances, events, lifecycle buttons."""
 
 from collections.abc import Callable
 from typing import Any

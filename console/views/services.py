@@ -1,6 +1,4 @@
-"""The service list and deleting a service.
-"""
-
+"""The service list and deleting a service."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required

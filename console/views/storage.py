@@ -83,7 +83,9 @@ def object_store_delete(request: HttpRequest, slug: str, name: str) -> HttpRespo
 def object_store_check(request: HttpRequest, slug: str, name: str) -> HttpResponse:
     workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=slug)
     store = selectors.object_store_get(workspace=workspace, name=name)
-    result = object_stores.object_store_check(actor=request.user, store=store, bucket=request.POST.get("bucket", "").strip())
+    result = object_stores.object_store_check(
+        actor=request.user, store=store, bucket=request.POST.get("bucket", "").strip()
+    )
     return _stores_page(request, slug, check={"name": name, **result})
 
 

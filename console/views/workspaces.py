@@ -1,5 +1,4 @@
-"""Workspaces: the workspace page, members and saved registry credentials.
-"""
+"""Workspaces: the workspace page, members and saved registry credentials."""
 
 from typing import Any
 

@@ -17,7 +17,9 @@ CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 def _problems(*, name: str, kind: str, url: str, emails: str) -> list[dict]:
     problems = []
     if not CHANNEL_NAME.fullmatch(name):
-        problems.append({"path": "name", "message": "use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"})
+        problems.append(
+            {"path": "name", "message": "use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"}
+        )
     if kind not in ChannelKind.values:
         problems.append({"path": "kind", "message": f"choose one of {', '.join(ChannelKind.values)}"})
     elif kind == ChannelKind.WEBHOOK and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
@@ -34,7 +36,9 @@ def _problems(*, name: str, kind: str, url: str, emails: str) -> list[dict]:
     return problems
 
 
-def alert_channel_create(*, actor, workspace: Workspace, name: str, kind: str, url: str = "", emails: str = "") -> AlertChannel:
+def alert_channel_create(
+    *, actor, workspace: Workspace, name: str, kind: str, url: str = "", emails: str = ""
+) -> AlertChannel:
     """Save where the workspace's alerts go. Raises ConfigInvalid naming the field."""
     check_can_write(user=actor, workspace=workspace)
     name, url, emails = name.strip(), url.strip(), emails.strip()
@@ -68,8 +72,15 @@ def alert_channel_test(*, actor, channel: AlertChannel) -> AlertDelivery:
         channel=channel,
         kind=AlertKind.TEST,
         subject=subject,
-        payload={"kind": AlertKind.TEST, "subject": subject, "message": "This is a test: alerts reach this channel.",
-                 "service": None, "workspace": channel.workspace.slug, "url": "", "incident": None},
+        payload={
+            "kind": AlertKind.TEST,
+            "subject": subject,
+            "message": "This is a test: alerts reach this channel.",
+            "service": None,
+            "workspace": channel.workspace.slug,
+            "url": "",
+            "incident": None,
+        },
         attempts=1,
     )
     delivery.channel = channel

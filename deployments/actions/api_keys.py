@@ -1,5 +1,4 @@
-"""Personal API keys: hashed at rest, shown once.
-"""
+"""Personal API keys: hashed at rest, shown once."""
 
 import hashlib
 import secrets as pysecrets
@@ -20,7 +19,9 @@ def api_key_create(*, user, name: str) -> tuple[ApiKey, str]:
     """Make an API key for `user`. Returns the row and the key in clear: shown once, stored hashed."""
     plain = API_KEY_PREFIX + pysecrets.token_urlsafe(32)
     key = ApiKey.objects.create(
-        user=user, name=(name or "API key").strip()[:100], prefix=plain[: len(API_KEY_PREFIX) + 6],
+        user=user,
+        name=(name or "API key").strip()[:100],
+        prefix=plain[: len(API_KEY_PREFIX) + 6],
         key_hash=api_key_hash(plain),
     )
     return key, plain

@@ -1,5 +1,4 @@
-"""Saved registry credentials of a workspace.
-"""
+"""Saved registry credentials of a workspace."""
 
 import re
 
@@ -19,7 +18,9 @@ def registry_credential_create(
     check_can_write(user=actor, workspace=workspace)
     errors = []
     if not CREDENTIAL_NAME.fullmatch(name or ""):
-        errors.append({"path": "name", "message": "use 1-63 letters, digits, '_', '-' or '.', starting with a letter or digit"})
+        errors.append(
+            {"path": "name", "message": "use 1-63 letters, digits, '_', '-' or '.', starting with a letter or digit"}
+        )
     if not registry or "/" in registry or " " in registry:
         errors.append({"path": "registry", "message": "give the registry host, e.g. registry.example.com:5000"})
     if not username:

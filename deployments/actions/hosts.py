@@ -1,6 +1,4 @@
-"""Docker hosts: register, drain, remove (administrators only).
-"""
-
+"""Docker hosts: register, drain, remove (administrators only)."""
 
 from deployments.access import check_is_staff
 from deployments.choices import HostReach, HostStatus
@@ -10,7 +8,13 @@ from deployments.models import DockerHost
 
 
 def host_register(
-    *, name: str, url: str, address: str, actor=None, labels: dict | None = None, tls: dict | None = None,
+    *,
+    name: str,
+    url: str,
+    address: str,
+    actor=None,
+    labels: dict | None = None,
+    tls: dict | None = None,
     reach: str = HostReach.AUTO,
 ) -> DockerHost:
     """Add a Docker host (or update its URL and address) and read its capacity. Safe to repeat.

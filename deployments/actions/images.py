@@ -1,6 +1,4 @@
-"""Test-pulling a config's images before saving it.
-"""
-
+"""Test-pulling a config's images before saving it."""
 
 from deployments import access, spec
 from deployments.choices import HostStatus

@@ -14,7 +14,9 @@ from deployments.events import actor_name, event_record
 from deployments.models import Deployment, Instance, Service, ServiceVersion
 
 
-def deployment_enqueue_on_commit(*, service: Service, kind: str, actor, version: ServiceVersion | None = None) -> Deployment:
+def deployment_enqueue_on_commit(
+    *, service: Service, kind: str, actor, version: ServiceVersion | None = None
+) -> Deployment:
     """Record a Deployment and send its task once the surrounding transaction commits.
 
     Earlier deployments of the service still queued or running are superseded: the
@@ -49,7 +51,12 @@ def _set_status(service: Service, status: str, message: str = "") -> None:
 def service_deploy_on_commit(*, service: Service, actor, kind: str = DeploymentKind.CREATE) -> Deployment:
     """Start deploying the service's current version (create, or deploying a saved draft)."""
     _set_status(service, ServiceStatus.CREATING)
-    event_record(service=service, reason="Creating", message=f"deploying version {service.current_version.number}", actor=actor_name(actor))
+    event_record(
+        service=service,
+        reason="Creating",
+        message=f"deploying version {service.current_version.number}",
+        actor=actor_name(actor),
+    )
     return deployment_enqueue_on_commit(service=service, kind=kind, actor=actor)
 
 
@@ -65,12 +72,13 @@ def service_changed_on_commit(*, service: Service, actor, new_version: bool) -> 
     else:
         status, message, kind = ServiceStatus.SCALING, f"scaling to {service.instance} instances", DeploymentKind.SCALE
     _set_status(service, status)
-    event_record(service=service, reason="Updated" if new_version else "Scaled", message=message, actor=actor_name(actor))
+    event_record(
+        service=service, reason="Updated" if new_version else "Scaled", message=message, actor=actor_name(actor)
+    )
     return deployment_enqueue_on_commit(service=service, kind=kind, actor=actor)
 
 
 def _check_write(actor, service: Service) -> None:
-
     check_can_write(user=actor, workspace=service.workspace)
 
 
@@ -102,9 +110,16 @@ def service_start(*, actor, service: Service) -> Deployment:
 def service_restart(*, actor, service: Service) -> Deployment:
     """Restart every instance's containers, one instance at a time."""
     _check_write(actor, service)
-    if service.status in (ServiceStatus.STOPPED, ServiceStatus.NOT_DEPLOYED, ServiceStatus.DELETING, ServiceStatus.FAILED):
+    if service.status in (
+        ServiceStatus.STOPPED,
+        ServiceStatus.NOT_DEPLOYED,
+        ServiceStatus.DELETING,
+        ServiceStatus.FAILED,
+    ):
         raise Conflict(f"service {service.name!r} is {service.status}; start it instead")
-    event_record(service=service, reason="Restarting", message="restarting instances one at a time", actor=actor_name(actor))
+    event_record(
+        service=service, reason="Restarting", message="restarting instances one at a time", actor=actor_name(actor)
+    )
     return deployment_enqueue_on_commit(service=service, kind=DeploymentKind.RESTART, actor=actor)
 
 
@@ -120,7 +135,9 @@ def service_rollback(*, actor, service: Service, number: int) -> Deployment | No
     ServiceVersion.objects.filter(pk=version.pk).update(failed=False)
     Service.objects.filter(pk=service.pk).update(current_version=version)
     service.current_version = version
-    event_record(service=service, reason="RollingBack", message=f"rolling back to version {number}", actor=actor_name(actor))
+    event_record(
+        service=service, reason="RollingBack", message=f"rolling back to version {number}", actor=actor_name(actor)
+    )
     if service.status in (ServiceStatus.NOT_DEPLOYED, ServiceStatus.STOPPED):
         return None
     _set_status(service, ServiceStatus.UPDATING)

@@ -1,5 +1,4 @@
-"""Object-store connections (S3-compatible endpoints and keys) of a workspace.
-"""
+"""Object-store connections (S3-compatible endpoints and keys) of a workspace."""
 
 import re
 from urllib.parse import urlsplit
@@ -31,7 +30,9 @@ def _endpoint_problem(url: str) -> str | None:
 def _check(*, name: str, endpoint_url: str, addressing_style: str, keys: dict[str, str]) -> None:
     errors = []
     if not STORE_NAME.fullmatch(name or ""):
-        errors.append({"path": "name", "message": "use 1-63 letters, digits, '_', '-' or '.', starting with a letter or digit"})
+        errors.append(
+            {"path": "name", "message": "use 1-63 letters, digits, '_', '-' or '.', starting with a letter or digit"}
+        )
     problem = _endpoint_problem(endpoint_url or "")
     if problem:
         errors.append({"path": "endpoint_url", "message": problem})
@@ -61,7 +62,9 @@ def object_store_create(
     check_can_write(user=actor, workspace=workspace)
     endpoint_url = (endpoint_url or "").strip().rstrip("/")
     _check(
-        name=name, endpoint_url=endpoint_url, addressing_style=addressing_style,
+        name=name,
+        endpoint_url=endpoint_url,
+        addressing_style=addressing_style,
         keys={"access_key_id": access_key_id, "secret_access_key": secret_access_key},
     )
     try:
@@ -70,9 +73,14 @@ def object_store_create(
             if is_default:
                 workspace.object_stores.filter(is_default=True).update(is_default=False)
             return ObjectStore.objects.create(
-                workspace=workspace, name=name, endpoint_url=endpoint_url, region=(region or "").strip(),
-                addressing_style=addressing_style, access_key_id=access_key_id.strip(),
-                secret_access_key=secret_access_key, is_default=is_default or first,
+                workspace=workspace,
+                name=name,
+                endpoint_url=endpoint_url,
+                region=(region or "").strip(),
+                addressing_style=addressing_style,
+                access_key_id=access_key_id.strip(),
+                secret_access_key=secret_access_key,
+                is_default=is_default or first,
             )
     except IntegrityError:
         raise ConfigInvalid([{"path": "name", "message": f"an object store named {name!r} already exists here"}])
@@ -88,7 +96,9 @@ def object_store_update(*, actor, store: ObjectStore, **changes) -> ObjectStore:
         raise ConfigInvalid([{"path": key, "message": "cannot be changed here"} for key in sorted(unknown)])
     for field in ("endpoint_url", "region", "addressing_style"):
         if changes.get(field) is not None:
-            setattr(store, field, changes[field].strip().rstrip("/") if field == "endpoint_url" else changes[field].strip())
+            setattr(
+                store, field, changes[field].strip().rstrip("/") if field == "endpoint_url" else changes[field].strip()
+            )
     for field in ("access_key_id", "secret_access_key"):
         if changes.get(field):
             setattr(store, field, changes[field].strip() if field == "access_key_id" else changes[field])
@@ -115,13 +125,16 @@ def object_store_check(*, actor, store: ObjectStore, bucket: str = "") -> dict:
     # botocore is imported where it is used: it is slow to import and only storage work needs it.
     from botocore.exceptions import BotoCoreError, ClientError
 
-
     check_can_write(user=actor, workspace=store.workspace)
     try:
         client = s3.client_for(
-            endpoint=store.endpoint_url, region=store.region, addressing_style=store.addressing_style,
-            access_key_id=store.access_key_id, secret_access_key=store.secret_access_key,
-            ca_bundle=storage_context.ca_bundle(), pool=1,
+            endpoint=store.endpoint_url,
+            region=store.region,
+            addressing_style=store.addressing_style,
+            access_key_id=store.access_key_id,
+            secret_access_key=store.secret_access_key,
+            ca_bundle=storage_context.ca_bundle(),
+            pool=1,
         )
         if bucket:
             client.list_objects_v2(Bucket=bucket, MaxKeys=1)

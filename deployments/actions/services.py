@@ -1,5 +1,4 @@
-"""Service configs: create, modify (replace or patch), delete, rotate the token.
-"""
+"""Service configs: create, modify (replace or patch), delete, rotate the token."""
 
 import copy
 import secrets as pysecrets
@@ -184,5 +183,7 @@ def service_token_rotate(*, actor, service: Service) -> str:
     token = pysecrets.token_urlsafe(32)
     Service.objects.filter(pk=service.pk).update(token=token)
     service.token = token
-    event_record(service=service, reason="TokenRotated", message="the access token was rotated", actor=actor.get_username())
+    event_record(
+        service=service, reason="TokenRotated", message="the access token was rotated", actor=actor.get_username()
+    )
     return token

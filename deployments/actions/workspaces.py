@@ -1,5 +1,4 @@
-"""Workspaces and their members.
-"""
+"""Workspaces and their members."""
 
 from django.contrib.auth import get_user_model
 from django.db import transaction

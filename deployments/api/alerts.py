@@ -45,7 +45,9 @@ def _text(data, field: str) -> str:
 
 
 class AlertChannelListView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="alert_channels_list", summary="List alert channels")
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT}, operation_id="alert_channels_list", summary="List alert channels"
+    )
     def get(self, request, slug: str):
         workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=slug)
         return Response({"results": [channel_body(c) for c in selectors.alert_channel_list(workspace=workspace)]})
@@ -80,7 +82,9 @@ class AlertChannelDetailView(APIView):
     @extend_schema(responses={204: None}, summary="Remove an alert channel")
     def delete(self, request, slug: str, name: str):
         workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=slug)
-        alerts.alert_channel_delete(actor=request.user, channel=selectors.alert_channel_get(workspace=workspace, name=name))
+        alerts.alert_channel_delete(
+            actor=request.user, channel=selectors.alert_channel_get(workspace=workspace, name=name)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,5 +1,4 @@
-"""Personal API keys.
-"""
+"""Personal API keys."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -18,7 +17,13 @@ class ApiKeyListView(APIView):
         return Response(
             {
                 "results": [
-                    {"id": k.pk, "name": k.name, "prefix": k.prefix, "created_at": k.created_at, "last_used_at": k.last_used_at}
+                    {
+                        "id": k.pk,
+                        "name": k.name,
+                        "prefix": k.prefix,
+                        "created_at": k.created_at,
+                        "last_used_at": k.last_used_at,
+                    }
                     for k in keys
                 ]
             }

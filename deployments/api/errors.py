@@ -8,7 +8,11 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from deployments.errors import ConfigInvalid, Conflict, Forbidden, NotFound
 
-_STATUS = {NotFound: status.HTTP_404_NOT_FOUND, Forbidden: status.HTTP_403_FORBIDDEN, Conflict: status.HTTP_409_CONFLICT}
+_STATUS = {
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Forbidden: status.HTTP_403_FORBIDDEN,
+    Conflict: status.HTTP_409_CONFLICT,
+}
 
 
 def exception_handler(exc, context):

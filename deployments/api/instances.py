@@ -1,5 +1,4 @@
-"""A service's instances, events and logs.
-"""
+"""A service's instances, events and logs."""
 
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -53,12 +52,20 @@ class ServiceEventListView(APIView):
             limit = max(1, min(int(request.query_params.get("limit", 100)), 1000))
         except ValueError:
             limit = 100
-        events = selectors.service_events(service=service, limit=limit, instance=request.query_params.get("instance", ""))
+        events = selectors.service_events(
+            service=service, limit=limit, instance=request.query_params.get("instance", "")
+        )
         return Response(
             {
                 "results": [
-                    {"time": e.created_at, "type": e.type, "reason": e.reason, "message": e.message,
-                     "instance": e.instance_name, "actor": e.actor}
+                    {
+                        "time": e.created_at,
+                        "type": e.type,
+                        "reason": e.reason,
+                        "message": e.message,
+                        "instance": e.instance_name,
+                        "actor": e.actor,
+                    }
                     for e in events
                 ]
             }
@@ -72,19 +79,22 @@ class ServiceLogsView(APIView):
         summary="An instance's logs (the first instance when none is named); follow=true streams",
     )
     def get(self, request, name: str):
-
         service, _ = selectors.service_get_for_user(user=request.user, name=name)
         instances = selectors.service_instances(service=service)
         wanted = request.query_params.get("instance")
         instance = instances.filter(name=wanted).first() if wanted else instances.first()
         if instance is None or instance.host is None:
-            return Response({"detail": f"no instance {wanted!r}" if wanted else "the service has no instances"}, status=404)
+            return Response(
+                {"detail": f"no instance {wanted!r}" if wanted else "the service has no instances"}, status=404
+            )
         try:
             tail = max(1, min(int(request.query_params.get("tail", 200)), 10000))
         except ValueError:
             tail = 200
         runtime = hosts.host_runtime(instance.host)
         if request.query_params.get("follow") in ("1", "true", "yes"):
-            return StreamingHttpResponse(runtime.follow_logs(instance.name, tail=tail), content_type="text/plain; charset=utf-8")
+            return StreamingHttpResponse(
+                runtime.follow_logs(instance.name, tail=tail), content_type="text/plain; charset=utf-8"
+            )
 
         return HttpResponse(runtime.logs(instance.name, tail=tail), content_type="text/plain; charset=utf-8")

@@ -1,5 +1,4 @@
-"""Services: list, create, validate, detail, modify, delete, versions, actions, scale, rollback, token.
-"""
+"""Services: list, create, validate, detail, modify, delete, versions, actions, scale, rollback, token."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -234,7 +233,9 @@ class ServiceScaleView(APIView):
     def post(self, request, name: str):
         service, membership = selectors.service_get_for_user(user=request.user, name=name)
         instance = request.data.get("instance") if isinstance(request.data, dict) else None
-        service, _, warnings = services.service_patch(actor=request.user, service=service, patch={"metadata.instance": instance})
+        service, _, warnings = services.service_patch(
+            actor=request.user, service=service, patch={"metadata.instance": instance}
+        )
         return Response(service_detail(service, membership, warnings))
 
 

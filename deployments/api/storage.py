@@ -36,7 +36,9 @@ def _text(data, field: str) -> str:
 
 class ObjectStoreListView(APIView):
     @extend_schema(
-        responses={200: OpenApiTypes.OBJECT}, operation_id="object_stores_list", summary="List a workspace's object-store connections"
+        responses={200: OpenApiTypes.OBJECT},
+        operation_id="object_stores_list",
+        summary="List a workspace's object-store connections",
     )
     def get(self, request, slug: str):
         workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=slug)
@@ -110,7 +112,9 @@ class ObjectStoreCheckView(APIView):
     def post(self, request, slug: str, name: str):
         workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=slug)
         store = selectors.object_store_get(workspace=workspace, name=name)
-        return Response(object_stores.object_store_check(actor=request.user, store=store, bucket=_text(request.data, "bucket")))
+        return Response(
+            object_stores.object_store_check(actor=request.user, store=store, bucket=_text(request.data, "bucket"))
+        )
 
 
 class ServiceMountListView(APIView):

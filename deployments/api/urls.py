@@ -70,7 +70,9 @@ urlpatterns = [
         alerts.AlertChannelTestView.as_view(),
         name="api-alert-channel-test",
     ),
-    path("workspaces/<slug:slug>/alert-deliveries", alerts.AlertDeliveryListView.as_view(), name="api-alert-deliveries"),
+    path(
+        "workspaces/<slug:slug>/alert-deliveries", alerts.AlertDeliveryListView.as_view(), name="api-alert-deliveries"
+    ),
     path("api-keys", api_keys.ApiKeyListView.as_view(), name="api-keys"),
     path("api-keys/<int:key_id>", api_keys.ApiKeyDetailView.as_view(), name="api-key"),
 ]

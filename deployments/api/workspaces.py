@@ -1,5 +1,4 @@
-"""Workspaces, members and saved registry credentials.
-"""
+"""Workspaces, members and saved registry credentials."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -54,7 +53,8 @@ class WorkspaceMemberListView(APIView):
 
     @extend_schema(
         request=inline_serializer(
-            "MemberSet", {"username": serializers.CharField(), "role": serializers.ChoiceField(["owner", "developer", "viewer"])}
+            "MemberSet",
+            {"username": serializers.CharField(), "role": serializers.ChoiceField(["owner", "developer", "viewer"])},
         ),
         responses={200: OpenApiTypes.OBJECT},
         summary="Add a member or change their role (owners only)",
@@ -87,7 +87,9 @@ class RegistryCredentialListView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="List a workspace's registry credentials")
     def get(self, request, slug: str):
         workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=slug)
-        return Response({"results": [credential_body(c) for c in selectors.registry_credential_list(workspace=workspace)]})
+        return Response(
+            {"results": [credential_body(c) for c in selectors.registry_credential_list(workspace=workspace)]}
+        )
 
     @extend_schema(
         request=inline_serializer(

@@ -164,11 +164,20 @@ def alert_deliver(delivery: AlertDelivery) -> bool:
         AlertDelivery.objects.filter(pk=delivery.pk).update(
             status=DeliveryStatus.FAILED if given_up else DeliveryStatus.PENDING,
             last_error=error,
-            next_attempt_at=timezone.now() + timedelta(seconds=settings.BERTH_ALERT_RETRY_SECONDS * 2**delivery.attempts),
+            next_attempt_at=timezone.now()
+            + timedelta(seconds=settings.BERTH_ALERT_RETRY_SECONDS * 2**delivery.attempts),
         )
-        log.warning("alert %s to channel %s failed (attempt %s): %s", delivery.pk, delivery.channel.name, delivery.attempts, error)
+        log.warning(
+            "alert %s to channel %s failed (attempt %s): %s",
+            delivery.pk,
+            delivery.channel.name,
+            delivery.attempts,
+            error,
+        )
         return False
-    AlertDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="")
+    AlertDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
+    )
     return True
 
 

@@ -96,7 +96,12 @@ def instance_containers(
         mounts = []
         if (container.get("prepare") or {}) and settings.BERTH_EXTRA_CA_BUNDLE:
             mounts.append(
-                {"target": "/etc/berth/ca.crt", "source": settings.BERTH_EXTRA_CA_BUNDLE, "type": "bind", "read_only": True}
+                {
+                    "target": "/etc/berth/ca.crt",
+                    "source": settings.BERTH_EXTRA_CA_BUNDLE,
+                    "type": "bind",
+                    "read_only": True,
+                }
             )
             env.setdefault("PIP_CERT", "/etc/berth/ca.crt")
         argv = _with_prepare(container, _argv(container))

@@ -1,5 +1,4 @@
-"""Convergence: move a service's actual instances one safe step towards its desired state.
-"""
+"""Convergence: move a service's actual instances one safe step towards its desired state."""
 
 import logging
 from datetime import timedelta
@@ -58,7 +57,13 @@ def converge_step(service: Service) -> None:
     # worker that died mid-start. Remove it (and any container it got) and start afresh.
     leftovers = list(Instance.objects.filter(service=service, status=InstanceStatus.CREATING).select_related("host"))
     for leftover in leftovers:
-        event_record(service=service, reason="Recovered", message=f"removing {leftover.name}, left half-made by a stopped worker", warning=True, instance=leftover.name)
+        event_record(
+            service=service,
+            reason="Recovered",
+            message=f"removing {leftover.name}, left half-made by a stopped worker",
+            warning=True,
+            instance=leftover.name,
+        )
     instances_remove(removals=[(leftover, 0) for leftover in leftovers])
     instances = list(Instance.objects.filter(service=service).select_related("host", "version").order_by("ordinal"))
     config = version_config(target) if target else {}
@@ -77,7 +82,9 @@ def converge_step(service: Service) -> None:
         reason = _failure_reason(new)
         ServiceVersion.objects.filter(pk=target.pk).update(failed=True)
         target.failed = True
-        event_record(service=service, reason="RolloutFailed", message=f"version {target.number} failed: {reason}", warning=True)
+        event_record(
+            service=service, reason="RolloutFailed", message=f"version {target.number} failed: {reason}", warning=True
+        )
         _deployment_finish(service, ok=False, message=reason)
     if old and target.failed:
         instances_remove(removals=[(instance, 0) for instance in new])
@@ -180,7 +187,9 @@ def _finish_zero(service: Service) -> None:
         service.delete()
         return
     with transaction.atomic():
-        Service.objects.filter(pk=service.pk, status=ServiceStatus.STOPPING).update(status=ServiceStatus.STOPPED, message="")
+        Service.objects.filter(pk=service.pk, status=ServiceStatus.STOPPING).update(
+            status=ServiceStatus.STOPPED, message=""
+        )
         if service.status == ServiceStatus.STOPPING:
             event_record(service=service, reason="Stopped", message="all instances stopped")
         _deployment_finish(service, ok=True)

@@ -1,5 +1,4 @@
-"""Docker hosts as the engine sees them: a runtime per host, capacity and heartbeat, placement.
-"""
+"""Docker hosts as the engine sees them: a runtime per host, capacity and heartbeat, placement."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -65,12 +64,19 @@ def host_refresh(*, host: DockerHost) -> DockerHost:
             # Said once, on every service with instances there (the alerts read these events).
             for service in Service.objects.filter(instances__host=host).distinct():
                 event_record(
-                    service=service, reason="HostUnreachable", warning=True,
+                    service=service,
+                    reason="HostUnreachable",
+                    warning=True,
                     message=f"host {host.name} does not answer: {exc}",
                 )
         host.refresh_from_db()
         return host
-    updates = {"cpus": info.cpus, "memory_mb": info.memory_bytes // (1024 * 1024), "last_heartbeat": timezone.now(), "message": ""}
+    updates = {
+        "cpus": info.cpus,
+        "memory_mb": info.memory_bytes // (1024 * 1024),
+        "last_heartbeat": timezone.now(),
+        "message": "",
+    }
     DockerHost.objects.filter(pk=host.pk).update(**updates)
     DockerHost.objects.filter(pk=host.pk, status=HostStatus.UNREACHABLE).update(status=HostStatus.READY)
     host.refresh_from_db()
@@ -83,8 +89,6 @@ def host_pick(*, cpu: float, memory_mb: int) -> DockerHost | None:
         used_cpu=Sum("instances__cpu", filter=~Q(instances__status=InstanceStatus.TERMINATING), default=0),
         used_mem=Sum("instances__memory_mb", filter=~Q(instances__status=InstanceStatus.TERMINATING), default=0),
     )
-    fitting = [
-        h for h in hosts if h.cpus - h.used_cpu >= cpu - 1e-9 and h.memory_mb - h.used_mem >= memory_mb
-    ]
+    fitting = [h for h in hosts if h.cpus - h.used_cpu >= cpu - 1e-9 and h.memory_mb - h.used_mem >= memory_mb]
     fitting.sort(key=lambda h: (-(h.memory_mb - h.used_mem), h.name))
     return fitting[0] if fitting else None

@@ -1,5 +1,4 @@
-"""Starting and removing one instance: placement, pull, mounts, containers.
-"""
+"""Starting and removing one instance: placement, pull, mounts, containers."""
 
 from django.utils import timezone
 
@@ -100,13 +99,20 @@ def instance_start(*, service: Service, version: ServiceVersion, pulled: dict) -
                     started=not main_container(config).get("startup_check"),
                 )
     except RuntimeFailure as exc:
-        Instance.objects.filter(pk=instance.pk).update(status=InstanceStatus.FAILED, reason=exc.reason, message=str(exc))
+        Instance.objects.filter(pk=instance.pk).update(
+            status=InstanceStatus.FAILED, reason=exc.reason, message=str(exc)
+        )
         event_record(service=service, reason=exc.reason, message=str(exc), warning=True, instance=instance.name)
         instance.refresh_from_db()
         return instance
     _phase(service, "starting")
     wakeups.wake("prober")  # probe it from its start, not from the prober's next poll
-    event_record(service=service, reason="Started", message=f"started {instance.name} on host {host.name}", instance=instance.name)
+    event_record(
+        service=service,
+        reason="Started",
+        message=f"started {instance.name} on host {host.name}",
+        instance=instance.name,
+    )
     instance.refresh_from_db()
     return instance
 

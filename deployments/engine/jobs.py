@@ -1,5 +1,4 @@
-"""The bodies of the deploy tasks: claim a Deployment row, then converge (or restart in place).
-"""
+"""The bodies of the deploy tasks: claim a Deployment row, then converge (or restart in place)."""
 
 from django.utils import timezone
 
@@ -53,5 +52,7 @@ def deployment_restart_execute(*, deployment_id: int) -> None:
                 restarted = runtime.restart(state.id, grace_seconds=grace)
                 if restarted and state.labels.get(LABEL_ROLE) == "main":
                     Instance.objects.filter(pk=instance.pk).update(**instance_endpoint(instance.host, restarted))
-            event_record(service=service, reason="Restarted", message=f"restarted {instance.name}", instance=instance.name)
+            event_record(
+                service=service, reason="Restarted", message=f"restarted {instance.name}", instance=instance.name
+            )
     service_refresh_status(service_id=service.pk)

@@ -33,7 +33,13 @@ from deployments.models import Instance, ServiceVersion
 
 log = logging.getLogger(__name__)
 
-DEFAULTS = {"initial_delay_seconds": 3, "period_seconds": 3, "timeout_seconds": 1, "success_threshold": 1, "failure_threshold": 3}
+DEFAULTS = {
+    "initial_delay_seconds": 3,
+    "period_seconds": 3,
+    "timeout_seconds": 1,
+    "success_threshold": 1,
+    "failure_threshold": 3,
+}
 
 
 @dataclass
@@ -68,7 +74,11 @@ def run_probe(probe: dict, *, address: str, host_port: int, runtime, container_i
     try:
         if "http_get" in probe:
             http_get = probe["http_get"] or {}
-            conn_class = http.client.HTTPSConnection if str(http_get.get("scheme", "")).upper() == "HTTPS" else http.client.HTTPConnection
+            conn_class = (
+                http.client.HTTPSConnection
+                if str(http_get.get("scheme", "")).upper() == "HTTPS"
+                else http.client.HTTPConnection
+            )
             conn = conn_class(address, host_port, timeout=timeout)
             try:
                 conn.request("GET", http_get.get("path") or "/", headers={"User-Agent": "berth-prober"})
@@ -112,7 +122,9 @@ class Prober:
 
     def run_once(self) -> None:
         instances = list(
-            Instance.objects.filter(status=InstanceStatus.RUNNING, host__isnull=False, port__isnull=False).select_related("host")
+            Instance.objects.filter(
+                status=InstanceStatus.RUNNING, host__isnull=False, port__isnull=False
+            ).select_related("host")
         )
         live = {i.pk for i in instances}
         for gone in set(self.state) - live:
@@ -125,7 +137,9 @@ class Prober:
                 continue
             tracked = self.state.get(instance.pk)
             if tracked is None or (instance.started_at and tracked.started_at != instance.started_at.timestamp()):
-                tracked = self.state[instance.pk] = InstanceProbes(started_at=instance.started_at.timestamp() if instance.started_at else 0)
+                tracked = self.state[instance.pk] = InstanceProbes(
+                    started_at=instance.started_at.timestamp() if instance.started_at else 0
+                )
             kinds = ["startup_check"] if not instance.started else ["health_check", "liveness_check"]
             for kind in kinds:
                 probe = probe_config(config, kind)
@@ -142,7 +156,11 @@ class Prober:
                 tracker.next_due = now + float(probe["period_seconds"])
                 runtime = hosts.host_runtime(instance.host)
                 future = self.pool.submit(
-                    run_probe, probe, address=instance.address, host_port=instance.port, runtime=runtime,
+                    run_probe,
+                    probe,
+                    address=instance.address,
+                    host_port=instance.port,
+                    runtime=runtime,
                     container_id=instance.container_id,
                 )
                 jobs.append((instance, kind, probe, tracker, future))
@@ -152,7 +170,6 @@ class Prober:
 
     def _config(self, version_id: int) -> dict | None:
         if version_id not in self.configs:
-
             version = ServiceVersion.objects.filter(pk=version_id).first()
             if version is None:
                 return None
@@ -174,26 +191,38 @@ class Prober:
                 changed = Instance.objects.filter(pk=instance.pk, status=InstanceStatus.RUNNING).update(ready=True) > 0
                 instance.ready = True
                 if changed:
-                    event_record(service=instance.service, reason="Ready", message=f"{instance.name} passed its health check", instance=instance.name)
+                    event_record(
+                        service=instance.service,
+                        reason="Ready",
+                        message=f"{instance.name} passed its health check",
+                        instance=instance.name,
+                    )
             elif instance.ready and tracker.failures >= int(probe["failure_threshold"]):
                 changed = Instance.objects.filter(pk=instance.pk).update(ready=False) > 0
                 instance.ready = False
                 event_record(
-                    service=instance.service, reason="Unhealthy", message=f"{instance.name} failed its health check; out of traffic",
-                    warning=True, instance=instance.name,
+                    service=instance.service,
+                    reason="Unhealthy",
+                    message=f"{instance.name} failed its health check; out of traffic",
+                    warning=True,
+                    instance=instance.name,
                 )
         elif kind == "liveness_check" and tracker.failures >= int(probe["failure_threshold"]):
             self._restart(instance, "liveness check failed")
             changed = True
         if changed:
-
-
             service_refresh_status(service_id=instance.service_id)
             wakeups.wake("gateway")  # route (or unroute) it now, not at the controller's next tick
             tasks.service_converge_task.delay(instance.service_id)
 
     def _restart(self, instance: Instance, why: str) -> None:
-        event_record(service=instance.service, reason="Restarted", message=f"{instance.name}: {why}; restarting", warning=True, instance=instance.name)
+        event_record(
+            service=instance.service,
+            reason="Restarted",
+            message=f"{instance.name}: {why}; restarting",
+            warning=True,
+            instance=instance.name,
+        )
 
         Instance.objects.filter(pk=instance.pk).update(
             ready=False, started=False, restarts=F("restarts") + 1, started_at=timezone.now()

@@ -1,5 +1,4 @@
-"""Reconcile: compare desired (DB) with actual (container labels) on every host, heal the difference.
-"""
+"""Reconcile: compare desired (DB) with actual (container labels) on every host, heal the difference."""
 
 import logging
 from collections.abc import Callable
@@ -93,7 +92,13 @@ def _reconcile_host(host: DockerHost, stats: dict) -> None:
         started_before_list = instance.started_at is not None and instance.started_at < listed_at
         if instance.name not in seen and instance.status == InstanceStatus.RUNNING and started_before_list:
             # The container vanished: forget the row so convergence creates a fresh one.
-            event_record(service=instance.service, reason="Missing", message=f"container of {instance.name} is gone; recreating", warning=True, instance=instance.name)
+            event_record(
+                service=instance.service,
+                reason="Missing",
+                message=f"container of {instance.name} is gone; recreating",
+                warning=True,
+                instance=instance.name,
+            )
             Instance.objects.filter(pk=instance.pk).delete()
 
 
@@ -108,7 +113,10 @@ def _instance_heal(*, instance: Instance, state, runtime, stats: dict) -> None:
                 # A restart may publish the port on a different ephemeral host port, or move the
                 # container to a different address on its network.
                 Instance.objects.filter(pk=instance.pk).update(
-                    status=InstanceStatus.RUNNING, reason="Running", started_at=timezone.now(), ready=False,
+                    status=InstanceStatus.RUNNING,
+                    reason="Running",
+                    started_at=timezone.now(),
+                    ready=False,
                     **instance_endpoint(instance.host, restarted),
                 )
                 stats["restarted"] += 1
@@ -131,8 +139,7 @@ def services_needing_convergence(*, with_status: bool = False) -> list:
     return [
         (pk, status) if with_status else pk
         for pk, status, desired, live, odd in rows
-        if status != ServiceStatus.FAILED
-        and (status != ServiceStatus.RUNNING or odd or live != desired)
+        if status != ServiceStatus.FAILED and (status != ServiceStatus.RUNNING or odd or live != desired)
     ]
 
 

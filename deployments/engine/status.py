@@ -1,5 +1,4 @@
-"""A service's status and counts, derived from its instances; the running deployment's phase.
-"""
+"""A service's status and counts, derived from its instances; the running deployment's phase."""
 
 from django.db import transaction
 from django.utils import timezone
@@ -47,11 +46,18 @@ def service_refresh_status(*, service_id: int) -> None:
         if counts["running"] == counts["total"] and not rolling:
             if service.status != ServiceStatus.RUNNING:
                 Service.objects.filter(pk=service.pk).update(status=ServiceStatus.RUNNING, message="")
-                event_record(service=service, reason="Running", message=f"{counts['running']} of {counts['total']} instances ready")
+                event_record(
+                    service=service,
+                    reason="Running",
+                    message=f"{counts['running']} of {counts['total']} instances ready",
+                )
             _deployment_finish(service, ok=True)
         elif rolling:
             Service.objects.filter(pk=service.pk).update(status=ServiceStatus.UPDATING)
-        elif service.status not in (ServiceStatus.CREATING, ServiceStatus.SCALING, ServiceStatus.STARTING) or counts["running"] < counts["total"]:
+        elif (
+            service.status not in (ServiceStatus.CREATING, ServiceStatus.SCALING, ServiceStatus.STARTING)
+            or counts["running"] < counts["total"]
+        ):
             new_status = ServiceStatus.SCALING if service.status == ServiceStatus.SCALING else ServiceStatus.WAITING
             Service.objects.filter(pk=service.pk).update(status=new_status)
             _phase(service, "health")

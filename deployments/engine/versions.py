@@ -1,5 +1,4 @@
-"""A version's config as the worker reads it, and the settings derived from it.
-"""
+"""A version's config as the worker reads it, and the settings derived from it."""
 
 from deployments import spec
 from deployments.models import ServiceVersion

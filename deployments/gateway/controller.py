@@ -55,7 +55,9 @@ def write_private(path: Path, text: str) -> None:
 
 
 class Controller:
-    def __init__(self, options: render.Options, *, haproxy: str, tick: float, metrics_interval: float, retention_hours: int):
+    def __init__(
+        self, options: render.Options, *, haproxy: str, tick: float, metrics_interval: float, retention_hours: int
+    ):
         self.options = options
         self.haproxy = haproxy
         self.tick_seconds = tick
@@ -93,7 +95,11 @@ class Controller:
             self.collector.start()
         log.info(
             "gateway up: http %s:%s, grpc %s:%s, %d services",
-            self.options.bind, self.options.http_port, self.options.bind, self.options.grpc_port, len(state.routes),
+            self.options.bind,
+            self.options.http_port,
+            self.options.bind,
+            self.options.grpc_port,
+            len(state.routes),
         )
 
     def run_forever(self) -> None:
@@ -193,7 +199,15 @@ class Controller:
             if path.exists() or path.is_socket():
                 path.unlink()
         self.proc = subprocess.Popen(
-            [self.haproxy, "-W", "-db", "-S", f"{self.options.master_socket},mode,600", "-f", str(self.options.config_file)],
+            [
+                self.haproxy,
+                "-W",
+                "-db",
+                "-S",
+                f"{self.options.master_socket},mode,600",
+                "-f",
+                str(self.options.config_file),
+            ],
             preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + 15
@@ -235,13 +249,21 @@ class Controller:
                         self.api.add_server(backend, name, render.server_args(server, route))
                     if server.ready:
                         self.api.set_server_state(backend, name, "ready")
-                    log.info("%s/%s (%s) added, %s", backend, name, server.instance, "ready" if server.ready else "not ready")
+                    log.info(
+                        "%s/%s (%s) added, %s", backend, name, server.instance, "ready" if server.ready else "not ready"
+                    )
                 else:
                     if (old.address, old.port) != (server.address, server.port):
                         self.api.set_server_addr(backend, name, server.address, server.port)
                     if old.ready != server.ready:
                         self.api.set_server_state(backend, name, "ready" if server.ready else "maint")
-                        log.info("%s/%s (%s) %s", backend, name, server.instance, "ready" if server.ready else "out of traffic")
+                        log.info(
+                            "%s/%s (%s) %s",
+                            backend,
+                            name,
+                            server.instance,
+                            "ready" if server.ready else "out of traffic",
+                        )
                 applied[name] = server
             for name in set(applied) - set(servers):
                 # Maintenance stops new requests at once; in-flight ones finish; delete when idle.

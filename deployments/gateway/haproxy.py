@@ -81,7 +81,10 @@ class RuntimeAPI:
         self.check(f"add server {backend}/{server} {args}", ok=("New server registered",))
 
     def set_server_addr(self, backend: str, server: str, address: str, port: int) -> None:
-        self.check(f"set server {backend}/{server} addr {address} port {port}", ok=("IP changed", "no need to change", "port changed", ""))
+        self.check(
+            f"set server {backend}/{server} addr {address} port {port}",
+            ok=("IP changed", "no need to change", "port changed", ""),
+        )
 
     def set_server_state(self, backend: str, server: str, state: str) -> None:
         self.check(f"set server {backend}/{server} state {state}")

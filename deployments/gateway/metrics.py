@@ -208,7 +208,7 @@ class TrafficCollector:
             log.warning("no traffic sample: %s", exc)
             return 0
         services = dict(
-            Service.objects.filter(name__in={b[len(BACKEND_PREFIX):] for b, _ in windows}).values_list("name", "id")
+            Service.objects.filter(name__in={b[len(BACKEND_PREFIX) :] for b, _ in windows}).values_list("name", "id")
         )
         instances = {
             f"i{i.pk}": i
@@ -220,7 +220,7 @@ class TrafficCollector:
         at = datetime.fromtimestamp(now, tz=dt_timezone.utc)
         samples = []
         for (backend, server), window in windows.items():
-            service_id = services.get(backend[len(BACKEND_PREFIX):])
+            service_id = services.get(backend[len(BACKEND_PREFIX) :])
             instance = instances.get(server) if server else None
             if service_id is None or (server and instance is None):
                 continue  # gone since: its last partial interval is dropped
@@ -263,8 +263,6 @@ class TrafficCollector:
         return len(samples)
 
     def _docker_usage(self, instances) -> dict[int, tuple[float | None, float | None]]:
-
-
         def read(instance):
             try:
                 return instance.pk, cpu_memory(hosts.host_runtime(instance.host).stats(instance.container_id))

@@ -65,7 +65,9 @@ def service_traffic(*, service: Service, minutes: int = 60) -> dict:
         "since": since.isoformat(),
         "totals": _totals(series),
         "series": series,
-        "instances": {name: {"totals": _totals(points), "series": points} for name, points in sorted(instances.items())},
+        "instances": {
+            name: {"totals": _totals(points), "series": points} for name, points in sorted(instances.items())
+        },
     }
 
 

@@ -29,8 +29,7 @@ from deployments.gateway.state import GatewayState, Route, Server
 LOG_FULL_RATE = 500
 LOG_SAMPLE_EVERY = 64
 LOG_SAMPLING = (
-    f"    http-request set-log-level silent if {{ fe_req_rate gt {LOG_FULL_RATE} }} "
-    f"{{ rand({LOG_SAMPLE_EVERY}) gt 0 }}"
+    f"    http-request set-log-level silent if {{ fe_req_rate gt {LOG_FULL_RATE} }} {{ rand({LOG_SAMPLE_EVERY}) gt 0 }}"
 )
 
 # The log line the controller's metrics reader parses: backend, server, status, active time (ms),
@@ -157,8 +156,12 @@ def render_config(state: GatewayState, options: Options) -> str:
         ]
     lines += [
         "    " + _return(404, "not found: call /api/predict/<service>/<path>", "unless { var(txn.svc) -m found }"),
-        "    " + _return(413, f"request body larger than {o.max_body_bytes} bytes",
-                        f"if {{ req.hdr_val(content-length) gt {o.max_body_bytes} }}"),
+        "    "
+        + _return(
+            413,
+            f"request body larger than {o.max_body_bytes} bytes",
+            f"if {{ req.hdr_val(content-length) gt {o.max_body_bytes} }}",
+        ),
         "    http-request set-var(txn.path) path",
         "    http-request set-var(txn.query) query",
         r"    http-request replace-path ^/api/predict/[^/]*/?(.*)$ /\1",
@@ -170,14 +173,16 @@ def render_config(state: GatewayState, options: Options) -> str:
         LOG_SAMPLING,
         # <service>.<domain>: the first label, with "-" standing for "_" (DNS labels have no "_").
         f"    http-request set-var(txn.svc) req.hdr(host),field(1,.),lower,map({o.grpc_map})",
-        "    " + _return(404, "no gRPC service for this host name: use <service>.<domain>",
-                        "unless { var(txn.svc) -m found }"),
+        "    "
+        + _return(
+            404, "no gRPC service for this host name: use <service>.<domain>", "unless { var(txn.svc) -m found }"
+        ),
         f"    use_backend {BACKEND_PREFIX}%[var(txn.svc)]",
         f"    default_backend {UNKNOWN_BACKEND}",
         "",
         f"backend {UNKNOWN_BACKEND}",
         "    http-request return status 404 content-type application/json lf-string "
-        "'{\"code\":404,\"message\":\"no service named %[var(txn.svc),json(utf8s)]\"}'",
+        '\'{"code":404,"message":"no service named %[var(txn.svc),json(utf8s)]"}\'',
     ]
     for name in sorted(state.routes):
         lines += [""] + render_backend(state.routes[name], state.servers.get(name, {}), options)
@@ -190,7 +195,8 @@ def render_backend(route: Route, servers: dict[str, Server], options: Options) -
         f"backend {backend_name(name)}",
         "    balance roundrobin",
         f"    timeout server {route.timeout_ms}ms",
-        "    " + _error(504, f"request timeout: {name} did not answer within {route.timeout_ms} ms (metadata.rpc.keepalive)"),
+        "    "
+        + _error(504, f"request timeout: {name} did not answer within {route.timeout_ms} ms (metadata.rpc.keepalive)"),
         # Tokens: "<token>", "Bearer <token>", or "EAS <base64 hmac-sha1>" keyed by the token.
         f"    http-request set-var(txn.tok) str({name}),map({options.tokens_map})",
         '    http-request set-var(txn.cred) req.fhdr(authorization),regsub("^[Bb][Ee][Aa][Rr][Ee][Rr] +","")',
@@ -210,23 +216,35 @@ def render_backend(route: Route, servers: dict[str, Server], options: Options) -
         "    acl sig_ok var(txn.sig),secure_memcmp(txn.s1)",
         "    acl sig_ok var(txn.sig),secure_memcmp(txn.s2)",
         "    acl sig_ok var(txn.sig),secure_memcmp(txn.s3)",
-        "    " + _return(401, "unauthorized: send Authorization: <token>, Bearer <token> or an EAS signature",
-                        "unless token_ok || sig_ok"),
+        "    "
+        + _return(
+            401,
+            "unauthorized: send Authorization: <token>, Bearer <token> or an EAS signature",
+            "unless token_ok || sig_ok",
+        ),
         "    " + _return(503, "no healthy upstream", "if { nbsrv() eq 0 }"),
     ]
     if route.rate_limit:
         lines += [
             "    stick-table type integer size 1 expire 10s store http_req_rate(1s)",
             "    http-request track-sc0 int(1)",
-            "    " + _return(429, f"too many requests: {name} accepts {route.rate_limit} per second "
-                                 "(networking.gateway_policy.rate_limit)",
-                            f"if {{ sc_http_req_rate(0) gt {route.rate_limit} }}"),
+            "    "
+            + _return(
+                429,
+                f"too many requests: {name} accepts {route.rate_limit} per second "
+                "(networking.gateway_policy.rate_limit)",
+                f"if {{ sc_http_req_rate(0) gt {route.rate_limit} }}",
+            ),
         ]
     if route.concurrency_limit:
         lines.append(
-            "    " + _return(429, f"too many requests: {name} accepts {route.concurrency_limit} at a time "
-                                 "(networking.gateway_policy.concurrency_limit)",
-                            f"if {{ be_conn() gt {route.concurrency_limit} }}")
+            "    "
+            + _return(
+                429,
+                f"too many requests: {name} accepts {route.concurrency_limit} at a time "
+                "(networking.gateway_policy.concurrency_limit)",
+                f"if {{ be_conn() gt {route.concurrency_limit} }}",
+            )
         )
     for server in sorted(servers.values(), key=lambda s: s.name):
         lines.append("    " + server_line(server, route))

@@ -5,40 +5,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deployments', '0001_initial'),
+        ("deployments", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TrafficSample',
+            name="TrafficSample",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('instance', models.CharField(blank=True, default='', help_text='empty for the whole service', max_length=200)),
-                ('at', models.DateTimeField(help_text='end of the interval')),
-                ('seconds', models.FloatField(help_text='length of the interval')),
-                ('requests', models.PositiveIntegerField(default=0)),
-                ('responses_1xx', models.PositiveIntegerField(default=0)),
-                ('responses_2xx', models.PositiveIntegerField(default=0)),
-                ('responses_3xx', models.PositiveIntegerField(default=0)),
-                ('responses_4xx', models.PositiveIntegerField(default=0)),
-                ('responses_5xx', models.PositiveIntegerField(default=0)),
-                ('responses_other', models.PositiveIntegerField(default=0)),
-                ('bytes_in', models.BigIntegerField(default=0)),
-                ('bytes_out', models.BigIntegerField(default=0)),
-                ('in_flight', models.PositiveIntegerField(default=0, help_text='requests in progress or queued at the end')),
-                ('latency_avg_ms', models.FloatField(blank=True, null=True)),
-                ('latency_p50_ms', models.FloatField(blank=True, null=True)),
-                ('latency_p95_ms', models.FloatField(blank=True, null=True)),
-                ('latency_p99_ms', models.FloatField(blank=True, null=True)),
-                ('cpu_percent', models.FloatField(blank=True, help_text='of one core: 200 = two cores busy', null=True)),
-                ('memory_mb', models.FloatField(blank=True, null=True)),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='traffic_samples', to='deployments.service')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "instance",
+                    models.CharField(blank=True, default="", help_text="empty for the whole service", max_length=200),
+                ),
+                ("at", models.DateTimeField(help_text="end of the interval")),
+                ("seconds", models.FloatField(help_text="length of the interval")),
+                ("requests", models.PositiveIntegerField(default=0)),
+                ("responses_1xx", models.PositiveIntegerField(default=0)),
+                ("responses_2xx", models.PositiveIntegerField(default=0)),
+                ("responses_3xx", models.PositiveIntegerField(default=0)),
+                ("responses_4xx", models.PositiveIntegerField(default=0)),
+                ("responses_5xx", models.PositiveIntegerField(default=0)),
+                ("responses_other", models.PositiveIntegerField(default=0)),
+                ("bytes_in", models.BigIntegerField(default=0)),
+                ("bytes_out", models.BigIntegerField(default=0)),
+                (
+                    "in_flight",
+                    models.PositiveIntegerField(default=0, help_text="requests in progress or queued at the end"),
+                ),
+                ("latency_avg_ms", models.FloatField(blank=True, null=True)),
+                ("latency_p50_ms", models.FloatField(blank=True, null=True)),
+                ("latency_p95_ms", models.FloatField(blank=True, null=True)),
+                ("latency_p99_ms", models.FloatField(blank=True, null=True)),
+                (
+                    "cpu_percent",
+                    models.FloatField(blank=True, help_text="of one core: 200 = two cores busy", null=True),
+                ),
+                ("memory_mb", models.FloatField(blank=True, null=True)),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="traffic_samples",
+                        to="deployments.service",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
-                'indexes': [models.Index(fields=['service', 'at'], name='deployments_service_71fb6a_idx'), models.Index(fields=['at'], name='deployments_at_e39e7c_idx')],
+                "ordering": ["at", "id"],
+                "indexes": [
+                    models.Index(fields=["service", "at"], name="deployments_service_71fb6a_idx"),
+                    models.Index(fields=["at"], name="deployments_at_e39e7c_idx"),
+                ],
             },
         ),
     ]

@@ -7,47 +7,77 @@ import deployments.crypto
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deployments', '0002_gateway'),
+        ("deployments", "0002_gateway"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InstanceMount',
+            name="InstanceMount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(help_text='index in storage[]')),
-                ('mount_path', models.CharField(max_length=1024)),
-                ('kind', models.CharField(max_length=16)),
-                ('source', models.CharField(blank=True, default='', max_length=2048)),
-                ('read_only', models.BooleanField(default=False)),
-                ('volume', models.CharField(blank=True, default='', max_length=255)),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('instance', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mounts', to='deployments.instance')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField(help_text="index in storage[]")),
+                ("mount_path", models.CharField(max_length=1024)),
+                ("kind", models.CharField(max_length=16)),
+                ("source", models.CharField(blank=True, default="", max_length=2048)),
+                ("read_only", models.BooleanField(default=False)),
+                ("volume", models.CharField(blank=True, default="", max_length=255)),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "instance",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="mounts", to="deployments.instance"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['instance_id', 'position'],
+                "ordering": ["instance_id", "position"],
             },
         ),
         migrations.CreateModel(
-            name='ObjectStore',
+            name="ObjectStore",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=63)),
-                ('endpoint_url', models.CharField(help_text='e.g. https://oss-cn-hangzhou.aliyuncs.com', max_length=255)),
-                ('region', models.CharField(blank=True, default='', max_length=63)),
-                ('addressing_style', models.CharField(choices=[('auto', 'auto (the SDK decides)'), ('path', 'path (https://endpoint/bucket/key: MinIO, moto)'), ('virtual', 'virtual host (https://bucket.endpoint/key: Alibaba OSS, AWS)')], default='auto', max_length=8)),
-                ('access_key_id', deployments.crypto.EncryptedTextField()),
-                ('secret_access_key', deployments.crypto.EncryptedTextField()),
-                ('is_default', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='object_stores', to='deployments.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=63)),
+                (
+                    "endpoint_url",
+                    models.CharField(help_text="e.g. https://oss-cn-hangzhou.aliyuncs.com", max_length=255),
+                ),
+                ("region", models.CharField(blank=True, default="", max_length=63)),
+                (
+                    "addressing_style",
+                    models.CharField(
+                        choices=[
+                            ("auto", "auto (the SDK decides)"),
+                            ("path", "path (https://endpoint/bucket/key: MinIO, moto)"),
+                            ("virtual", "virtual host (https://bucket.endpoint/key: Alibaba OSS, AWS)"),
+                        ],
+                        default="auto",
+                        max_length=8,
+                    ),
+                ),
+                ("access_key_id", deployments.crypto.EncryptedTextField()),
+                ("secret_access_key", deployments.crypto.EncryptedTextField()),
+                ("is_default", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="object_stores",
+                        to="deployments.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'name'), name='unique_object_store_name'), models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('workspace',), name='one_default_object_store')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("workspace", "name"), name="unique_object_store_name"),
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_default", True)), fields=("workspace",), name="one_default_object_store"
+                    ),
+                ],
             },
         ),
     ]

@@ -7,80 +7,155 @@ import deployments.crypto
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deployments', '0005_instance_status_without_pending'),
+        ("deployments", "0005_instance_status_without_pending"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AlertCursor',
+            name="AlertCursor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('last_event_id', models.BigIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("last_event_id", models.BigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='AlertChannel',
+            name="AlertChannel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=63)),
-                ('kind', models.CharField(choices=[('webhook', 'Webhook (JSON POST)'), ('email', 'E-mail')], max_length=8)),
-                ('url', deployments.crypto.EncryptedTextField(blank=True, default='')),
-                ('emails', models.TextField(blank=True, default='', help_text='comma-separated addresses')),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alert_channels', to='deployments.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=63)),
+                (
+                    "kind",
+                    models.CharField(choices=[("webhook", "Webhook (JSON POST)"), ("email", "E-mail")], max_length=8),
+                ),
+                ("url", deployments.crypto.EncryptedTextField(blank=True, default="")),
+                ("emails", models.TextField(blank=True, default="", help_text="comma-separated addresses")),
+                ("enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alert_channels",
+                        to="deployments.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='AlertIncident',
+            name="AlertIncident",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('deploy_failed', 'Deploy failed'), ('rollout_failed', 'Rollout failed'), ('crash_loop', 'Instance crash loop'), ('oom_killed', 'Out of memory (OOM kill)'), ('host_unreachable', 'Host unreachable'), ('gateway_down', 'Gateway down'), ('test', 'Test')], max_length=20)),
-                ('message', models.TextField()),
-                ('opened_at', models.DateTimeField(auto_now_add=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('service', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='deployments.service')),
-                ('workspace', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='deployments.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("deploy_failed", "Deploy failed"),
+                            ("rollout_failed", "Rollout failed"),
+                            ("crash_loop", "Instance crash loop"),
+                            ("oom_killed", "Out of memory (OOM kill)"),
+                            ("host_unreachable", "Host unreachable"),
+                            ("gateway_down", "Gateway down"),
+                            ("test", "Test"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("message", models.TextField()),
+                ("opened_at", models.DateTimeField(auto_now_add=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "service",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="deployments.service",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="deployments.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-opened_at'],
+                "ordering": ["-opened_at"],
             },
         ),
         migrations.CreateModel(
-            name='AlertDelivery',
+            name="AlertDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('deploy_failed', 'Deploy failed'), ('rollout_failed', 'Rollout failed'), ('crash_loop', 'Instance crash loop'), ('oom_killed', 'Out of memory (OOM kill)'), ('host_unreachable', 'Host unreachable'), ('gateway_down', 'Gateway down'), ('test', 'Test')], max_length=20)),
-                ('subject', models.CharField(max_length=255)),
-                ('payload', models.JSONField(default=dict)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=8)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='deployments.alertchannel')),
-                ('incident', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='deployments.alertincident')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("deploy_failed", "Deploy failed"),
+                            ("rollout_failed", "Rollout failed"),
+                            ("crash_loop", "Instance crash loop"),
+                            ("oom_killed", "Out of memory (OOM kill)"),
+                            ("host_unreachable", "Host unreachable"),
+                            ("gateway_down", "Gateway down"),
+                            ("test", "Test"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("subject", models.CharField(max_length=255)),
+                ("payload", models.JSONField(default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed")],
+                        default="pending",
+                        max_length=8,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="deployments.alertchannel",
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="deployments.alertincident",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='alertchannel',
-            constraint=models.UniqueConstraint(fields=('workspace', 'name'), name='unique_alert_channel_name'),
+            model_name="alertchannel",
+            constraint=models.UniqueConstraint(fields=("workspace", "name"), name="unique_alert_channel_name"),
         ),
         migrations.AddIndex(
-            model_name='alertincident',
-            index=models.Index(fields=['kind', 'closed_at'], name='deployments_kind_30d76b_idx'),
+            model_name="alertincident",
+            index=models.Index(fields=["kind", "closed_at"], name="deployments_kind_30d76b_idx"),
         ),
         migrations.AddIndex(
-            model_name='alertdelivery',
-            index=models.Index(fields=['status', 'next_attempt_at'], name='deployments_status_8e591e_idx'),
+            model_name="alertdelivery",
+            index=models.Index(fields=["status", "next_attempt_at"], name="deployments_status_8e591e_idx"),
         ),
     ]

@@ -4,25 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deployments', '0006_alerts'),
+        ("deployments", "0006_alerts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workspace',
-            name='max_cpu',
-            field=models.FloatField(blank=True, help_text='CPU cores in total; empty: unlimited', null=True),
+            model_name="workspace",
+            name="max_cpu",
+            field=models.FloatField(blank=True, help_text="CPU cores in total; empty: unlimited", null=True),
         ),
         migrations.AddField(
-            model_name='workspace',
-            name='max_instances',
-            field=models.PositiveIntegerField(blank=True, help_text='instances; empty: unlimited', null=True),
+            model_name="workspace",
+            name="max_instances",
+            field=models.PositiveIntegerField(blank=True, help_text="instances; empty: unlimited", null=True),
         ),
         migrations.AddField(
-            model_name='workspace',
-            name='max_memory_mb',
-            field=models.PositiveIntegerField(blank=True, help_text='MB of memory in total; empty: unlimited', null=True),
+            model_name="workspace",
+            name="max_memory_mb",
+            field=models.PositiveIntegerField(
+                blank=True, help_text="MB of memory in total; empty: unlimited", null=True
+            ),
         ),
     ]

@@ -5,23 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deployments', '0007_workspace_quotas'),
+        ("deployments", "0007_workspace_quotas"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PrivateImagePull',
+            name="PrivateImagePull",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image_id', models.CharField(db_index=True, max_length=100)),
-                ('registry', models.CharField(max_length=255)),
-                ('pulled_at', models.DateTimeField(auto_now=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='private_image_pulls', to='deployments.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("image_id", models.CharField(db_index=True, max_length=100)),
+                ("registry", models.CharField(max_length=255)),
+                ("pulled_at", models.DateTimeField(auto_now=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="private_image_pulls",
+                        to="deployments.workspace",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'image_id'), name='one_private_pull_per_workspace')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("workspace", "image_id"), name="one_private_pull_per_workspace")
+                ],
             },
         ),
     ]

@@ -1,5 +1,4 @@
-"""Docker hosts: the engines Berth places instances on.
-"""
+"""Docker hosts: the engines Berth places instances on."""
 
 from django.db import models
 
@@ -23,7 +22,9 @@ class DockerHost(models.Model):
         max_length=255, default="127.0.0.1", help_text="the address published ports bind to and the gateway dials"
     )
     reach = models.CharField(
-        max_length=16, choices=HostReach.choices, default=HostReach.AUTO,
+        max_length=16,
+        choices=HostReach.choices,
+        default=HostReach.AUTO,
         help_text="container: the gateway dials instances on their Docker network (it runs on this machine); "
         "published: instances publish a port on the host address",
     )

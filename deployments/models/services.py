@@ -1,5 +1,4 @@
-"""Services, their immutable versions, deployments (the job records), instances and events.
-"""
+"""Services, their immutable versions, deployments (the job records), instances and events."""
 
 from django.conf import settings
 from django.db import models

@@ -1,5 +1,4 @@
-"""Workspaces, their members, saved registry credentials and personal API keys.
-"""
+"""Workspaces, their members, saved registry credentials and personal API keys."""
 
 from django.conf import settings
 from django.db import models
@@ -20,7 +19,9 @@ class Workspace(models.Model):
     # Quotas set by administrators (deployments/actions/quotas.py); null means unlimited.
     max_instances = models.PositiveIntegerField(null=True, blank=True, help_text="instances; empty: unlimited")
     max_cpu = models.FloatField(null=True, blank=True, help_text="CPU cores in total; empty: unlimited")
-    max_memory_mb = models.PositiveIntegerField(null=True, blank=True, help_text="MB of memory in total; empty: unlimited")
+    max_memory_mb = models.PositiveIntegerField(
+        null=True, blank=True, help_text="MB of memory in total; empty: unlimited"
+    )
 
     class Meta:
         ordering = ["name"]

@@ -46,7 +46,9 @@ def _client(url: str, tls: dict | None = None) -> docker.DockerClient:
             tls_config = None
             if tls:
                 tls_config = docker.tls.TLSConfig(
-                    client_cert=(tls["cert_path"], tls["key_path"]), ca_cert=tls.get("ca_path"), verify=bool(tls.get("ca_path"))
+                    client_cert=(tls["cert_path"], tls["key_path"]),
+                    ca_cert=tls.get("ca_path"),
+                    verify=bool(tls.get("ca_path")),
                 )
             client = docker.DockerClient(base_url=url, tls=tls_config, timeout=60)
             _clients[key] = client
@@ -124,7 +126,9 @@ class DockerRuntime(DockerVolumes):
 
     def info(self) -> HostInfo:
         info = self._call("read its capacity", self.client.info)
-        return HostInfo(cpus=int(info["NCPU"]), memory_bytes=int(info["MemTotal"]), server_version=info["ServerVersion"])
+        return HostInfo(
+            cpus=int(info["NCPU"]), memory_bytes=int(info["MemTotal"]), server_version=info["ServerVersion"]
+        )
 
     def image_has(self, image: str) -> bool:
         try:
@@ -154,14 +158,23 @@ class DockerRuntime(DockerVolumes):
             # A local image that was never pushed anywhere is still usable (tests and air-gapped hosts).
             if not auth and local_fallback and self.image_has(image):
                 return self.client.images.get(image).id
-            if "unauthorized" in text or "authentication required" in text or "denied" in text or "no basic auth" in text:
+            if (
+                "unauthorized" in text
+                or "authentication required" in text
+                or "denied" in text
+                or "no basic auth" in text
+            ):
                 # The SDK reports a refused login as a 500; say what happened.
                 raise RegistryAuthFailed(
                     f"registry {registry} refused the credentials for {image}: check dockerAuth or the saved registry credential"
                 ) from exc
             if "not found" in text or "manifest unknown" in text or "does not exist" in text or exc.status_code == 404:
-                raise ImageNotFound(f"image {image} was not found in registry {registry}: check the name and tag") from exc
-            raise RuntimeFailure(f"pulling {image} from {registry} failed: {exc.explanation or exc}", reason="ImagePullBackOff") from exc
+                raise ImageNotFound(
+                    f"image {image} was not found in registry {registry}: check the name and tag"
+                ) from exc
+            raise RuntimeFailure(
+                f"pulling {image} from {registry} failed: {exc.explanation or exc}", reason="ImagePullBackOff"
+            ) from exc
 
     def start(self, spec: ContainerSpec) -> ContainerState:
         self.remove(spec.name)
@@ -196,9 +209,13 @@ class DockerRuntime(DockerVolumes):
         except docker_errors.APIError as exc:
             text = str(exc.explanation or exc)
             if "port is already allocated" in text or "address already in use" in text:
-                raise RuntimeFailure(f"the host port for {spec.name} is already taken: {text}", reason="PortConflict") from exc
+                raise RuntimeFailure(
+                    f"the host port for {spec.name} is already taken: {text}", reason="PortConflict"
+                ) from exc
             if "memory" in text.lower() and "minimum" in text.lower():
-                raise RuntimeFailure(f"the memory limit is too small for Docker: {text}", reason="InvalidResources") from exc
+                raise RuntimeFailure(
+                    f"the memory limit is too small for Docker: {text}", reason="InvalidResources"
+                ) from exc
             raise RuntimeFailure(f"starting {spec.name} failed: {text}", reason="ContainerCreateFailed") from exc
         container.reload()
         return _state(container)
@@ -295,7 +312,11 @@ class DockerRuntime(DockerVolumes):
             return existing.id
         try:
             created = self._call(
-                "create a network", self.client.networks.create, name, driver="bridge", labels=labels,
+                "create a network",
+                self.client.networks.create,
+                name,
+                driver="bridge",
+                labels=labels,
                 check_duplicate=True,
             )
             return created.id
@@ -308,7 +329,8 @@ class DockerRuntime(DockerVolumes):
             if "address pools" in text or "non-overlapping" in text:
                 raise RuntimeFailure(
                     f"creating network {name} failed: the Docker host has no free subnet left; "
-                    f"set default-address-pools in its daemon.json ({text})", reason="NetworkCreateFailed",
+                    f"set default-address-pools in its daemon.json ({text})",
+                    reason="NetworkCreateFailed",
                 ) from exc
             raise RuntimeFailure(f"creating network {name} failed: {text}", reason="NetworkCreateFailed") from exc
 

@@ -63,11 +63,17 @@ class DockerVolumes:
             return existing
         try:
             volume = self._call(
-                "create a volume", self.client.volumes.create, name=name, driver=driver,
-                driver_opts=driver_opts or {}, labels=labels,
+                "create a volume",
+                self.client.volumes.create,
+                name=name,
+                driver=driver,
+                driver_opts=driver_opts or {},
+                labels=labels,
             )
         except docker_errors.APIError as exc:
-            raise RuntimeFailure(f"creating volume {name} failed: {exc.explanation or exc}", reason="MountFailed") from exc
+            raise RuntimeFailure(
+                f"creating volume {name} failed: {exc.explanation or exc}", reason="MountFailed"
+            ) from exc
         return self._volume_info(volume)
 
     def volume_list(self, labels: dict[str, str]) -> list[VolumeInfo]:
@@ -93,11 +99,17 @@ class DockerVolumes:
             repository, tag = HELPER_IMAGE.split(":")
             try:
                 self._call(
-                    "import the helper image", self.client.api.import_image_from_data, empty.getvalue(),
-                    repository=repository, tag=tag, changes=["LABEL berth.helper=true"],
+                    "import the helper image",
+                    self.client.api.import_image_from_data,
+                    empty.getvalue(),
+                    repository=repository,
+                    tag=tag,
+                    changes=["LABEL berth.helper=true"],
                 )
             except docker_errors.APIError as exc:
-                raise RuntimeFailure(f"importing {HELPER_IMAGE} failed: {exc.explanation or exc}", reason="MountFailed") from exc
+                raise RuntimeFailure(
+                    f"importing {HELPER_IMAGE} failed: {exc.explanation or exc}", reason="MountFailed"
+                ) from exc
         return HELPER_IMAGE
 
     def _create_helper(self, name: str, image: str, mounts: list[Mount], labels: dict[str, str]) -> str:
@@ -106,12 +118,19 @@ class DockerVolumes:
         api = self.client.api
         try:
             created = self._call(
-                "create a helper container", api.create_container, image, name=name, labels=labels,
-                entrypoint=["/berth-helper-never-runs"], host_config=api.create_host_config(mounts=mounts),
+                "create a helper container",
+                api.create_container,
+                image,
+                name=name,
+                labels=labels,
+                entrypoint=["/berth-helper-never-runs"],
+                host_config=api.create_host_config(mounts=mounts),
                 network_disabled=True,
             )
         except docker_errors.APIError as exc:
-            raise RuntimeFailure(f"creating helper container {name} failed: {exc.explanation or exc}", reason="MountFailed") from exc
+            raise RuntimeFailure(
+                f"creating helper container {name} failed: {exc.explanation or exc}", reason="MountFailed"
+            ) from exc
         return created["Id"]
 
     def volume_put_archive(self, volume: str, data, *, labels: dict[str, str], root: str | None = None) -> None:
@@ -119,11 +138,15 @@ class DockerVolumes:
         # With `root`, the archive's entries start with that name, which stands for the volume itself
         # (so an entry "root/" can set the volume root's mode; the archive API ignores an entry ".").
         target = f"{_HELPER_ROOT}/{root}" if root else _HELPER_ROOT
-        helper = self._create_helper(name, self.helper_image(), [Mount(target=target, source=volume, type="volume")], labels)
+        helper = self._create_helper(
+            name, self.helper_image(), [Mount(target=target, source=volume, type="volume")], labels
+        )
         try:
             self._call("copy files into a volume", self.client.api.put_archive, helper, _HELPER_ROOT, data)
         except docker_errors.APIError as exc:
-            raise RuntimeFailure(f"writing into volume {volume} failed: {exc.explanation or exc}", reason="MountFailed") from exc
+            raise RuntimeFailure(
+                f"writing into volume {volume} failed: {exc.explanation or exc}", reason="MountFailed"
+            ) from exc
         finally:
             self.remove(helper)
 
@@ -132,7 +155,9 @@ class DockerVolumes:
     ) -> int:
         path = posixpath.normpath(path)
         if path == "/":
-            raise RuntimeFailure(f"copying / of {image} is not supported: name a directory, e.g. /opt/data", reason="MountFailed")
+            raise RuntimeFailure(
+                f"copying / of {image} is not supported: name a directory, e.g. /opt/data", reason="MountFailed"
+            )
         api = self.client.api
         source = self._create_helper(f"{volume}-src", image, [], labels)
         target = None
@@ -148,13 +173,16 @@ class DockerVolumes:
                 path = posixpath.normpath(posixpath.join(posixpath.dirname(path), stat["linkTarget"]))
             if not stat.get("mode", 0) & _MODE_DIR:
                 raise RuntimeFailure(
-                    f"{path} in image {image} is not a directory: an image mount copies a directory", reason="MountFailed"
+                    f"{path} in image {image} is not a directory: an image mount copies a directory",
+                    reason="MountFailed",
                 )
             # The archive's entries start with the directory's name: mount the volume under that name.
             root = stat.get("name") or posixpath.basename(path)
             target = self._create_helper(
-                f"{volume}-dst", self.helper_image(),
-                [Mount(target=f"{_HELPER_ROOT}/{root}", source=volume, type="volume")], labels,
+                f"{volume}-dst",
+                self.helper_image(),
+                [Mount(target=f"{_HELPER_ROOT}/{root}", source=volume, type="volume")],
+                labels,
             )
             stream, _ = self._call("read a directory of an image", api.get_archive, source, path)
 
@@ -170,7 +198,8 @@ class DockerVolumes:
                 self._call("copy a directory into a volume", api.put_archive, target, _HELPER_ROOT, counted(stream))
             except docker_errors.APIError as exc:
                 raise RuntimeFailure(
-                    f"copying {path} of {image} into volume {volume} failed: {exc.explanation or exc}", reason="MountFailed"
+                    f"copying {path} of {image} into volume {volume} failed: {exc.explanation or exc}",
+                    reason="MountFailed",
                 ) from exc
         finally:
             self.remove(source)
@@ -183,7 +212,10 @@ class DockerVolumes:
 
         api = self.client.api
         response = self._call(
-            "look at a path in an image", api.head, api._url("/containers/{0}/archive", container), params={"path": path}
+            "look at a path in an image",
+            api.head,
+            api._url("/containers/{0}/archive", container),
+            params={"path": path},
         )
         if response.status_code == 404:
             return None

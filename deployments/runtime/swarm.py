@@ -114,8 +114,12 @@ class SwarmRuntime:
                 ) from exc
             except docker_errors.APIError as exc:
                 if "update out of sequence" not in str(exc.explanation or exc):
-                    raise RuntimeFailure(f"changing node {node_id} to {availability} failed: {exc.explanation}") from exc
-        raise RuntimeFailure(f"changing node {node_id} to {availability} kept conflicting with other updates; try again")
+                    raise RuntimeFailure(
+                        f"changing node {node_id} to {availability} failed: {exc.explanation}"
+                    ) from exc
+        raise RuntimeFailure(
+            f"changing node {node_id} to {availability} kept conflicting with other updates; try again"
+        )
 
     def info(self) -> HostInfo:
         """The cluster's capacity: the sum over nodes that are ready and accept tasks (not drained)."""

@@ -40,7 +40,7 @@ def parse_dotted(key: str) -> list[str | int]:
         # A name follows a dot (except the first); an index follows its key directly.
         expected = "" if index is not None or not parts else "."
         if gap != expected:
-            raise PatchError(key, f"cannot read the key {key!r} near {key[position:match.end()]!r}")
+            raise PatchError(key, f"cannot read the key {key!r} near {key[position : match.end()]!r}")
         parts.append(int(index) if index is not None else name)
         position = match.end()
     if not parts or position != len(key) or isinstance(parts[0], int):

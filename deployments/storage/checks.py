@@ -1,5 +1,4 @@
-"""Validation of a config's storage that the spec cannot do: it knows neither settings nor the workspace.
-"""
+"""Validation of a config's storage that the spec cannot do: it knows neither settings nor the workspace."""
 
 from __future__ import annotations
 
@@ -47,7 +46,9 @@ def config_problems(config: dict, *, workspace) -> list[dict]:
             if refusal:
                 errors.append({"path": f"storage[{i}].berth.host_path", "message": refusal})
         if berth.get("object_store") and berth["object_store"] not in names:
-            errors.append({"path": f"storage[{i}].berth.object_store", "message": _no_store(berth["object_store"], workspace)})
+            errors.append(
+                {"path": f"storage[{i}].berth.object_store", "message": _no_store(berth["object_store"], workspace)}
+            )
     return errors
 
 

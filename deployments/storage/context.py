@@ -1,5 +1,4 @@
-"""What every mount kind shares: the instance being prepared, its volumes' labels, progress, trust.
-"""
+"""What every mount kind shares: the instance being prepared, its volumes' labels, progress, trust."""
 
 from __future__ import annotations
 
@@ -56,7 +55,6 @@ class MountContext:
         }
 
     def event(self, reason: str, message: str, *, warning: bool = False) -> None:
-
         event_record(service=self.service, reason=reason, message=message, warning=warning, instance=self.instance_name)
 
     def fresh_volume(self, position: int, mount_path: str, *, driver_opts: dict | None = None):
@@ -73,21 +71,35 @@ class MountContext:
         elif self.runtime.volume_get(name) is None:
             return self.runtime.volume_create(name, labels=labels, driver_opts=driver_opts)
         if not self.runtime.volume_remove(name):
-            raise RuntimeFailure(f"volume {name} is still used by a container; it cannot be prepared again", reason=REASON)
+            raise RuntimeFailure(
+                f"volume {name} is still used by a container; it cannot be prepared again", reason=REASON
+            )
         return self.runtime.volume_create(name, labels=labels, driver_opts=driver_opts)
 
     def local_path(self, volume) -> Path | None:
         """The volume's directory when this process can write it (a local socket, and a worker that sees
         and may write Docker's volumes directory), else None: then everything goes through the Docker API."""
         mountpoint = volume.mountpoint
-        if self.runtime.shares_filesystem() and mountpoint and os.path.isdir(mountpoint) and os.access(mountpoint, os.W_OK):
+        if (
+            self.runtime.shares_filesystem()
+            and mountpoint
+            and os.path.isdir(mountpoint)
+            and os.access(mountpoint, os.W_OK)
+        ):
             return Path(mountpoint)
         return None
 
     def record(self, position: int, entry: dict, kind: str, source: str, read_only: bool, volume: str = "", **detail):
         self.records.append(
-            dict(position=position, mount_path=entry["mount_path"], kind=kind, source=source, read_only=read_only,
-                 volume=volume, detail=detail)
+            dict(
+                position=position,
+                mount_path=entry["mount_path"],
+                kind=kind,
+                source=source,
+                read_only=read_only,
+                volume=volume,
+                detail=detail,
+            )
         )
 
 
@@ -99,8 +111,6 @@ class Ticker:
         self.last_keepalive = self.last_event = time.monotonic()
 
     def __call__(self, done: int | None = None) -> None:
-
-
         now = time.monotonic()
         if now - self.last_keepalive >= 1:
             lock_keepalive()
@@ -134,7 +144,11 @@ def ca_bundle() -> str | None:
         extra_pem = Path(extra).read_bytes()
     except OSError as exc:
         raise RuntimeFailure(f"BERTH_STORAGE_CA_BUNDLE={extra} cannot be read: {exc}", reason=REASON) from exc
-    candidates = [os.environ.get("SSL_CERT_FILE"), ssl.get_default_verify_paths().cafile, "/etc/ssl/certs/ca-certificates.crt"]
+    candidates = [
+        os.environ.get("SSL_CERT_FILE"),
+        ssl.get_default_verify_paths().cafile,
+        "/etc/ssl/certs/ca-certificates.crt",
+    ]
     base = next((Path(c) for c in candidates if c and os.path.isfile(c)), None)
     pem = (base.read_bytes() if base else b"") + b"\n" + extra_pem
     directory = Path(settings.BASE_DIR) / "var" / "storage"

@@ -27,8 +27,17 @@ esac
 # Without credentials git must not wait for a prompt: the script refuses, git says it could not read them.
 _NO_ASKPASS = "#!/bin/sh\nexit 1\n"
 # Variables of the worker's own environment that would redirect git to another repository or config.
-_DROPPED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_CONFIG", "GIT_CONFIG_GLOBAL", "GIT_OBJECT_DIRECTORY",
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES")
+_DROPPED = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_CONFIG",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_CEILING_DIRECTORIES",
+)
 
 
 def clean_url(repo: str) -> tuple[str, str, str]:
@@ -59,14 +68,25 @@ def _explain(stderr: str, *, url: str, branch: str | None, commit: str | None, h
         return f"the git server refused the credentials for {url}: check git.username and git.password"
     if branch and ("remote branch" in text and "not found" in text):
         return f"branch {branch!r} does not exist in {url}"
-    if commit and ("reference is not a tree" in text or "did not match" in text or "unable to read tree" in text
-                   or "couldn't find remote ref" in text or "not our ref" in text or "bad object" in text):
+    if commit and (
+        "reference is not a tree" in text
+        or "did not match" in text
+        or "unable to read tree" in text
+        or "couldn't find remote ref" in text
+        or "not our ref" in text
+        or "bad object" in text
+    ):
         return f"commit {commit} was not found in {url}"
     if "repository not found" in text or "not found" in text or "404" in text:
         return f"git repository {url} was not found: check git.repo"
     if "ssl certificate" in text or "certificate verify" in text or "server certificate verification failed" in text:
         return f"TLS to {host} failed ({last.strip()}); for a private CA, set BERTH_STORAGE_CA_BUNDLE"
-    if "could not resolve host" in text or "failed to connect" in text or "connection refused" in text or "timed out" in text:
+    if (
+        "could not resolve host" in text
+        or "failed to connect" in text
+        or "connection refused" in text
+        or "timed out" in text
+    ):
         return f"cannot reach the git server {host}: {last.strip()}"
     return f"cloning {url} failed: {last.strip()}"
 
@@ -97,9 +117,15 @@ def clone(
         askpass.chmod(0o700)
         env = {k: v for k, v in os.environ.items() if k not in _DROPPED and not k.startswith("BERTH_GIT_")}
         env.update(
-            HOME=home, XDG_CONFIG_HOME=home, GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0",
-            GIT_ASKPASS=str(askpass), SSH_ASKPASS=str(askpass), LC_ALL="C",
-            BERTH_GIT_USERNAME=username or "", BERTH_GIT_PASSWORD=password or "",
+            HOME=home,
+            XDG_CONFIG_HOME=home,
+            GIT_CONFIG_NOSYSTEM="1",
+            GIT_TERMINAL_PROMPT="0",
+            GIT_ASKPASS=str(askpass),
+            SSH_ASKPASS=str(askpass),
+            LC_ALL="C",
+            BERTH_GIT_USERNAME=username or "",
+            BERTH_GIT_PASSWORD=password or "",
         )
         if ca_bundle:
             env["GIT_SSL_CAINFO"] = ca_bundle

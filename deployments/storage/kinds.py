@@ -1,5 +1,4 @@
-"""One function per mount kind: prepare the volume (or bind) for one storage entry of one instance.
-"""
+"""One function per mount kind: prepare the volume (or bind) for one storage entry of one instance."""
 
 from __future__ import annotations
 
@@ -35,8 +34,6 @@ def mount_oss(ctx: MountContext, position: int, entry: dict) -> dict:
     # botocore is imported where it is used: it is slow to import and only storage work needs it.
     from botocore.exceptions import BotoCoreError, ClientError
 
-
-
     oss = entry["oss"]
     read_only = bool(oss.get("readOnly"))
     bucket, prefix = s3.parse_oss_path(oss["path"])
@@ -45,7 +42,9 @@ def mount_oss(ctx: MountContext, position: int, entry: dict) -> dict:
     if store is None:
         named = (entry.get("berth") or {}).get("object_store") or (ctx.config.get("berth") or {}).get("object_store")
         raise RuntimeFailure(
-            _no_store(named, ctx.service.workspace) if named else (
+            _no_store(named, ctx.service.workspace)
+            if named
+            else (
                 f"workspace {ctx.service.workspace.name!r} has no default object-store connection: add one on the "
                 "workspace page, or name one in berth.object_store"
             ),
@@ -56,9 +55,13 @@ def mount_oss(ctx: MountContext, position: int, entry: dict) -> dict:
     started = time.monotonic()
     try:
         client = s3.client_for(
-            endpoint=endpoint, region=store.region, addressing_style=store.addressing_style,
-            access_key_id=store.access_key_id, secret_access_key=store.secret_access_key,
-            ca_bundle=ca_bundle(), pool=threads,
+            endpoint=endpoint,
+            region=store.region,
+            addressing_style=store.addressing_style,
+            access_key_id=store.access_key_id,
+            secret_access_key=store.secret_access_key,
+            ca_bundle=ca_bundle(),
+            pool=threads,
         )
         objects, skipped = s3.list_prefix(client, bucket, prefix)
     except (BotoCoreError, ClientError) as exc:
@@ -67,19 +70,31 @@ def mount_oss(ctx: MountContext, position: int, entry: dict) -> dict:
     files = sum(1 for o in objects if not o.rel.endswith("/"))
     label = f"storage[{position}] {source} → {entry['mount_path']}"
     if skipped:
-        ctx.event("MountSkipped", f"{label}: skipped {len(skipped)} keys that cannot be file names, e.g. {skipped[0]!r}", warning=True)
+        ctx.event(
+            "MountSkipped",
+            f"{label}: skipped {len(skipped)} keys that cannot be file names, e.g. {skipped[0]!r}",
+            warning=True,
+        )
     if not files:
         ctx.event("MountEmpty", f"{label}: no objects under {source} at {endpoint}; the mount is empty", warning=True)
-    ctx.event("PreparingMount", f"{label}: {files} objects, {human_size(total)} from {endpoint} (connection {store.name!r})")
+    ctx.event(
+        "PreparingMount", f"{label}: {files} objects, {human_size(total)} from {endpoint} (connection {store.name!r})"
+    )
     volume = ctx.fresh_volume(position, entry["mount_path"])
     tick = Ticker(ctx, label, total)
     target = ctx.local_path(volume)
     try:
         if target is not None:
             cache = ctx.runtime.volume_create(
-                s3.cache_volume_name(endpoint=endpoint, bucket=bucket, prefix=prefix, access_key_id=store.access_key_id),
-                labels={LABEL_INSTALLATION: settings.BERTH_INSTALLATION, LABEL_CACHE: "oss", LABEL_KEEP: "true",
-                        "berth.source": f"{endpoint}/{bucket}/{prefix}"},
+                s3.cache_volume_name(
+                    endpoint=endpoint, bucket=bucket, prefix=prefix, access_key_id=store.access_key_id
+                ),
+                labels={
+                    LABEL_INSTALLATION: settings.BERTH_INSTALLATION,
+                    LABEL_CACHE: "oss",
+                    LABEL_KEEP: "true",
+                    "berth.source": f"{endpoint}/{bucket}/{prefix}",
+                },
             )
             cache_dir = Path(cache.mountpoint)
             with s3.locked(cache_dir / ".lock", tick):
@@ -104,9 +119,22 @@ def mount_oss(ctx: MountContext, position: int, entry: dict) -> dict:
         f"{label}: ready, {files} objects, {human_size(total)}; downloaded {downloaded} ({human_size(downloaded_bytes)}) "
         f"in {seconds:.1f}s" + (f", {cached} unchanged from this host's cache" if target is not None else ""),
     )
-    ctx.record(position, entry, "oss", source, read_only, volume.name, objects=files, bytes=total,
-               downloaded=downloaded, downloaded_bytes=downloaded_bytes, cached=cached, seconds=round(seconds, 2),
-               endpoint=endpoint, object_store=store.name)
+    ctx.record(
+        position,
+        entry,
+        "oss",
+        source,
+        read_only,
+        volume.name,
+        objects=files,
+        bytes=total,
+        downloaded=downloaded,
+        downloaded_bytes=downloaded_bytes,
+        cached=cached,
+        seconds=round(seconds, 2),
+        endpoint=endpoint,
+        object_store=store.name,
+    )
     return volume_mount(volume.name, entry["mount_path"], read_only)
 
 
@@ -123,7 +151,9 @@ def mount_nfs(ctx: MountContext, position: int, entry: dict) -> dict:
         hint = ""
         if "no such device" in str(exc):
             hint = " (this host's kernel has no NFS client: load the nfs module, or run the service on another host)"
-        raise RuntimeFailure(f"host {ctx.host.name} could not mount NFS {server}:{path}: {exc}{hint}", reason=REASON) from exc
+        raise RuntimeFailure(
+            f"host {ctx.host.name} could not mount NFS {server}:{path}: {exc}{hint}", reason=REASON
+        ) from exc
     ctx.record(position, entry, "nfs", f"{server}:{path}", read_only, volume.name, options=options)
     return volume_mount(volume.name, entry["mount_path"], read_only)
 
@@ -140,9 +170,15 @@ def mount_git(ctx: MountContext, position: int, entry: dict) -> dict:
     started = time.monotonic()
     tick = Ticker(ctx, label, 0)
     options = dict(
-        repo=git["repo"], branch=git.get("branch"), commit=git.get("commit"), username=git.get("username"),
-        password=git.get("password"), git=settings.BERTH_GIT_BINARY, ca_bundle=ca_bundle(),
-        timeout=settings.BERTH_STORAGE_TIMEOUT, tick=tick,
+        repo=git["repo"],
+        branch=git.get("branch"),
+        commit=git.get("commit"),
+        username=git.get("username"),
+        password=git.get("password"),
+        git=settings.BERTH_GIT_BINARY,
+        ca_bundle=ca_bundle(),
+        timeout=settings.BERTH_STORAGE_TIMEOUT,
+        tick=tick,
     )
     target = ctx.local_path(volume)
     if target is not None:
@@ -153,8 +189,17 @@ def mount_git(ctx: MountContext, position: int, entry: dict) -> dict:
             ctx.runtime.volume_put_archive(volume.name, _tar_directory(Path(scratch) / "repo", tick), labels=ctx.labels)
     seconds = time.monotonic() - started
     ctx.event("MountReady", f"{label}: cloned {commit[:12]} in {seconds:.1f}s (read-only)")
-    ctx.record(position, entry, "git", url, True, volume.name, commit=commit, branch=git.get("branch", ""),
-               seconds=round(seconds, 2))
+    ctx.record(
+        position,
+        entry,
+        "git",
+        url,
+        True,
+        volume.name,
+        commit=commit,
+        branch=git.get("branch", ""),
+        seconds=round(seconds, 2),
+    )
     # EAS mounts git repositories read-only.
     return volume_mount(volume.name, entry["mount_path"], True)
 
@@ -172,8 +217,6 @@ def _tar_directory(root: Path, tick) -> Iterator[bytes]:
 
 
 def mount_image(ctx: MountContext, position: int, entry: dict) -> dict:
-
-
     image, path = entry["image"]["image"], entry["image"]["path"]
     label = f"storage[{position}] {image}:{path} → {entry['mount_path']}"
     ctx.event("PreparingMount", f"{label}: copying the directory out of the image")
@@ -219,7 +262,9 @@ def mount_empty_dir(ctx: MountContext, position: int, entry: dict) -> dict:
         # and at /dev/shm it replaces Docker's 64 MB shared memory (the EAS shared-memory setting).
         options = _memory_options(size, ctx.config)
         volume = ctx.fresh_volume(position, entry["mount_path"], driver_opts=options)
-        ctx.record(position, entry, "empty_dir", "memory", False, volume.name, size=options.get("o", "").removeprefix("size="))
+        ctx.record(
+            position, entry, "empty_dir", "memory", False, volume.name, size=options.get("o", "").removeprefix("size=")
+        )
         return volume_mount(volume.name, entry["mount_path"], False)
     volume = ctx.fresh_volume(position, entry["mount_path"])
     # Writable by any user, as a Kubernetes emptyDir is (the image's user may not be root).
@@ -229,8 +274,15 @@ def mount_empty_dir(ctx: MountContext, position: int, entry: dict) -> dict:
     else:
         ctx.runtime.volume_put_archive(volume.name, _mode_archive("scratch", 0o777), labels=ctx.labels, root="scratch")
     # A disk volume of the local driver has no size limit: size_limit is recorded, not enforced.
-    ctx.record(position, entry, "empty_dir", "disk", False, volume.name,
-               **({"size_limit_gb": size, "size_limit_enforced": False} if size else {}))
+    ctx.record(
+        position,
+        entry,
+        "empty_dir",
+        "disk",
+        False,
+        volume.name,
+        **({"size_limit_gb": size, "size_limit_enforced": False} if size else {}),
+    )
     return volume_mount(volume.name, entry["mount_path"], False)
 
 
@@ -250,8 +302,17 @@ def mount_shm(ctx: MountContext, position: int, size_gb: int) -> dict:
     """metadata.shm_size (GB) without a storage entry at /dev/shm: a shared-memory volume of that size."""
     options = _memory_options(size_gb, ctx.config)
     volume = ctx.fresh_volume(position, "/dev/shm", driver_opts=options)
-    ctx.records.append(dict(position=position, mount_path="/dev/shm", kind="shm", source="metadata.shm_size",
-                            read_only=False, volume=volume.name, detail={"size": f"{size_gb}g"}))
+    ctx.records.append(
+        dict(
+            position=position,
+            mount_path="/dev/shm",
+            kind="shm",
+            source="metadata.shm_size",
+            read_only=False,
+            volume=volume.name,
+            detail={"size": f"{size_gb}g"},
+        )
+    )
     return volume_mount(volume.name, "/dev/shm", False)
 
 

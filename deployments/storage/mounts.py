@@ -1,5 +1,4 @@
-"""Preparing an instance's mounts before its containers start, and removing its volumes after.
-"""
+"""Preparing an instance's mounts before its containers start, and removing its volumes after."""
 
 from __future__ import annotations
 
@@ -46,7 +45,14 @@ def prepare_mounts(*, runtime, host, service, version, config: dict, instance_na
     instance = Instance.objects.filter(name=instance_name).only("pk").first()
     ctx = MountContext(runtime, host, service, config, instance_name, instance.pk if instance else 0)
     collect_orphan_volumes(runtime=runtime, service=service)
-    handlers = {"oss": mount_oss, "nfs": mount_nfs, "git": mount_git, "image": mount_image, "empty_dir": mount_empty_dir, "host_path": mount_host_path}
+    handlers = {
+        "oss": mount_oss,
+        "nfs": mount_nfs,
+        "git": mount_git,
+        "image": mount_image,
+        "empty_dir": mount_empty_dir,
+        "host_path": mount_host_path,
+    }
     mounts = []
     for position, entry in enumerate(storage):
         kind = kind_of(entry)

@@ -1,5 +1,4 @@
-"""An instance's mounts as the API and the console show them (sources never carry credentials).
-"""
+"""An instance's mounts as the API and the console show them (sources never carry credentials)."""
 
 from __future__ import annotations
 
@@ -18,8 +17,15 @@ def mount_body(mount) -> dict:
 
 def service_mounts(*, service) -> list[dict]:
     """[{instance, status, mounts: [...]}] for every instance of the service, in two queries."""
-    instances = service.instances.prefetch_related("mounts").select_related("version").order_by("version__number", "ordinal")
+    instances = (
+        service.instances.prefetch_related("mounts").select_related("version").order_by("version__number", "ordinal")
+    )
     return [
-        {"instance": i.name, "version": i.version.number, "status": i.status, "mounts": [mount_body(m) for m in i.mounts.all()]}
+        {
+            "instance": i.name,
+            "version": i.version.number,
+            "status": i.status,
+            "mounts": [mount_body(m) for m in i.mounts.all()],
+        }
         for i in instances
     ]

@@ -70,8 +70,16 @@ _clients_lock = threading.Lock()
 _session = None
 
 
-def client_for(*, endpoint: str, region: str, addressing_style: str, access_key_id: str, secret_access_key: str,
-               ca_bundle: str | None, pool: int):
+def client_for(
+    *,
+    endpoint: str,
+    region: str,
+    addressing_style: str,
+    access_key_id: str,
+    secret_access_key: str,
+    ca_bundle: str | None,
+    pool: int,
+):
     """An S3 client for these settings, kept for the life of the process: building one loads botocore's
     service models (~0.15 s), which would otherwise be paid at every instance start. Clients are
     thread-safe; the session that makes them is not, hence the lock."""
@@ -80,8 +88,15 @@ def client_for(*, endpoint: str, region: str, addressing_style: str, access_key_
     from botocore.config import Config
 
     global _session
-    key = (endpoint, region, addressing_style, access_key_id,
-           hashlib.sha256(secret_access_key.encode()).hexdigest(), ca_bundle, pool)
+    key = (
+        endpoint,
+        region,
+        addressing_style,
+        access_key_id,
+        hashlib.sha256(secret_access_key.encode()).hexdigest(),
+        ca_bundle,
+        pool,
+    )
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
@@ -124,9 +139,7 @@ def failure(exc: Exception, *, store: str, endpoint: str, bucket: str, prefix: s
                 "check its access key id"
             )
         elif code == "SignatureDoesNotMatch":
-            message = (
-                f"the object store at {endpoint} refused the secret of connection {store!r}: check its secret access key"
-            )
+            message = f"the object store at {endpoint} refused the secret of connection {store!r}: check its secret access key"
         elif code in ("AccessDenied", "403", "AllAccessDisabled"):
             message = f"access denied to {where} at {endpoint} for connection {store!r}: the key may not read it"
         elif code in ("NoSuchKey", "404"):
@@ -158,7 +171,9 @@ def list_prefix(client, bucket: str, prefix: str) -> tuple[list[S3Object], list[
             if not _safe_rel(rel):
                 skipped.append(item["Key"])
                 continue
-            objects.append(S3Object(key=item["Key"], rel=rel, etag=item.get("ETag", "").strip('"'), size=int(item["Size"])))
+            objects.append(
+                S3Object(key=item["Key"], rel=rel, etag=item.get("ETag", "").strip('"'), size=int(item["Size"]))
+            )
     return objects, skipped
 
 
@@ -256,8 +271,12 @@ def sync_into_cache(
         if known and known.get("etag") == obj.etag and path.is_file() and path.stat().st_size == obj.size:
             continue
         todo.append(obj)
-    result = SyncResult(objects=len(objects), bytes=sum(o.size for o in objects), downloaded=len(todo),
-                        downloaded_bytes=sum(o.size for o in todo))
+    result = SyncResult(
+        objects=len(objects),
+        bytes=sum(o.size for o in objects),
+        downloaded=len(todo),
+        downloaded_bytes=sum(o.size for o in todo),
+    )
     if todo:
         # Forget what is about to be replaced before touching it (see _download).
         for obj in todo:
@@ -287,8 +306,9 @@ def sync_into_cache(
     return result
 
 
-def fill_from_cache(*, objects: list[S3Object], cache: Path, target: Path, link: bool,
-                    tick: Callable[[int], None]) -> None:
+def fill_from_cache(
+    *, objects: list[S3Object], cache: Path, target: Path, link: bool, tick: Callable[[int], None]
+) -> None:
     """The instance's volume gets the cached tree: hard links when `link` (read-only mounts), else copies."""
     data = cache / OBJECTS
     done = 0
@@ -340,7 +360,9 @@ def tar_stream(client, *, bucket: str, objects: list[S3Object], tick: Callable[[
                 tick(sent)
                 last = time.monotonic()
         if written != obj.size:
-            raise RuntimeFailure(f"{obj.key} changed size while it was copied; start the instance again", reason="MountFailed")
+            raise RuntimeFailure(
+                f"{obj.key} changed size while it was copied; start the instance again", reason="MountFailed"
+            )
         if obj.size % tarfile.BLOCKSIZE:
             yield tarfile.NUL * (tarfile.BLOCKSIZE - obj.size % tarfile.BLOCKSIZE)
     yield tarfile.NUL * (tarfile.BLOCKSIZE * 2)

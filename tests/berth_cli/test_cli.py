@@ -20,8 +20,23 @@ FAST_CHECK = {
     "success_threshold": 1,
     "failure_threshold": 2,
 }
-COMMANDS = ["config", "create", "modify", "desc", "ls", "w", "events", "logs", "stop", "start", "restart", "token",
-            "delete", "version", "validate"]
+COMMANDS = [
+    "config",
+    "create",
+    "modify",
+    "desc",
+    "ls",
+    "w",
+    "events",
+    "logs",
+    "stop",
+    "start",
+    "restart",
+    "token",
+    "delete",
+    "version",
+    "validate",
+]
 
 
 def web_config(name: str, image: str, *, instance: int = 1, body: str = "v1") -> dict:
@@ -208,8 +223,14 @@ def test_a_create_that_crashes_exits_1_with_the_reason_and_the_last_log_lines(
 
 def test_modify_s_merges_a_partial_config_and_a_stopped_service_has_nothing_to_roll_out(berth, alice, tmp_path):
     service = draft(alice, "climerge")
-    partial = write_json(tmp_path, "partial.json", {"metadata": {"memory": 128}, "containers": [
-        {**web_config("climerge", "registry.example.com/team/app:2")["containers"][0]}]})
+    partial = write_json(
+        tmp_path,
+        "partial.json",
+        {
+            "metadata": {"memory": 128},
+            "containers": [{**web_config("climerge", "registry.example.com/team/app:2")["containers"][0]}],
+        },
+    )
     out = ok(berth("modify", service.name, "-s", partial, "-Dmetadata.instance=3"))
     assert "applies at the next start" in out
     config = json.loads(ok(berth("desc", service.name, "--json")))["config"]
@@ -328,4 +349,3 @@ def test_bad_usage_exits_2_and_a_broken_config_file_is_reported_in_one_line(bert
     (cli_home / ".berth" / "config").write_text("not an ini file\n")
     stderr = fails(berth_offline("ls"), "cannot read")
     assert len(stderr.splitlines()) == 1
-

@@ -510,7 +510,7 @@ def test_test_pull_on_an_edit_page_uses_the_stored_secret_behind_the_mask(client
     data = fields_of(client.get(reverse("service-edit", args=[saved.name])).content.decode())
     assert data["docker_auth"] == [spec.SECRET_MASK]
     client.post(reverse("service-test-pull"), data, headers={"HX-Request": "true"})
-    (_, _, auth), = runtime.calls
+    ((_, _, auth),) = runtime.calls
     assert (auth.username, auth.password) == ("bot", "registry-pass-123")
 
 

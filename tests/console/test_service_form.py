@@ -257,7 +257,11 @@ def test_a_host_path_error_sits_next_to_the_host_path_field():
     from console.forms import service as sf
 
     form = sf.from_config(
-        {"name": "hostpath_demo", "containers": [{"image": "a:1", "command": "x", "port": 8000}],
-         "storage": [{"mount_path": "/data", "berth": {"host_path": "/etc"}}], "metadata": {"instance": 1}}
+        {
+            "name": "hostpath_demo",
+            "containers": [{"image": "a:1", "command": "x", "port": 8000}],
+            "storage": [{"mount_path": "/data", "berth": {"host_path": "/etc"}}],
+            "metadata": {"instance": 1},
+        }
     )
     assert sf.field_for_path("storage[0].berth.host_path", form) == "storage-0-host_path_path"

@@ -27,6 +27,7 @@ def test_make_runs_redis_keeps_an_append_only_file_and_dockerd_listens_where_ber
         "redis_host": "127.0.0.1",
         "redis_port": "6390",
         "docker_socket": "/run/test-docker.sock",
+        "teardown_queue": "teardown",
     }
     config = configparser.RawConfigParser()
     config.read_string(render_config(processes.for_run(redis=True, dockerd=True), values, run_dir=tmp_path, base=ROOT))

@@ -60,7 +60,9 @@ def main():
 
     def modify(i):
         fresh = Service.objects.get(pk=service.pk)
-        _, changed, _ = services.service_patch(actor=user, service=fresh, patch={"containers[0].env": [{"name": "N", "value": str(i)}]})
+        _, changed, _ = services.service_patch(
+            actor=user, service=fresh, patch={"containers[0].env": [{"name": "N", "value": str(i)}]}
+        )
         return changed
 
     modified = run_threads(modify)
@@ -69,11 +71,22 @@ def main():
     deployment = Deployment.objects.create(service=service, kind=DeploymentKind.CREATE)
 
     def claim(i):
-        return Deployment.objects.filter(pk=deployment.pk, status=DeploymentStatus.QUEUED).update(status=DeploymentStatus.RUNNING)
+        return Deployment.objects.filter(pk=deployment.pk, status=DeploymentStatus.QUEUED).update(
+            status=DeploymentStatus.RUNNING
+        )
 
     claims = run_threads(claim)
-    print(json.dumps({"vendor": connection.vendor, "modified": modified, "versions": sorted(numbers), "claims": claims,
-                      "latest": Service.objects.get(pk=service.pk).latest_version_number}))
+    print(
+        json.dumps(
+            {
+                "vendor": connection.vendor,
+                "modified": modified,
+                "versions": sorted(numbers),
+                "claims": claims,
+                "latest": Service.objects.get(pk=service.pk).latest_version_number,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

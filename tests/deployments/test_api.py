@@ -80,9 +80,7 @@ def mutated_configs():
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=st.one_of(json_values, st.dictionaries(config_keys, json_values, max_size=6), mutated_configs()))
 def test_validate_never_answers_500_to_generated_bodies(alice_api, body):
-    response = alice_api.generic(
-        "POST", "/api/v1/services/validate", json.dumps(body), content_type="application/json"
-    )
+    response = alice_api.generic("POST", "/api/v1/services/validate", json.dumps(body), content_type="application/json")
     assert response.status_code in (200, 400), response.content
     if response.status_code == 400:
         for error in response.json()["errors"]:
@@ -151,7 +149,9 @@ def test_outsiders_get_404_for_everything_about_a_service(alice_api, charlie_api
         ("delete", "/api/v1/services/flask_demo"),
         ("get", "/api/v1/services/flask_demo/versions"),
     ]:
-        response = getattr(charlie_api, method)(path, flask_config if method in ("put", "patch") else None, format="json")
+        response = getattr(charlie_api, method)(
+            path, flask_config if method in ("put", "patch") else None, format="json"
+        )
         assert response.status_code == 404, (method, path)
     assert charlie_api.get("/api/v1/services").json()["count"] == 0
 
@@ -273,7 +273,9 @@ def test_the_list_filters_by_search_status_and_workspace(alice, alice_api, team,
     assert alice_api.get("/api/v1/services?limit=1").json()["count"] == 3
 
 
-def test_the_list_query_count_does_not_grow_with_rows(alice, alice_api, team, flask_config, django_assert_max_num_queries):
+def test_the_list_query_count_does_not_grow_with_rows(
+    alice, alice_api, team, flask_config, django_assert_max_num_queries
+):
     for i in range(3):
         service_create(actor=alice, workspace=team, config={**flask_config, "name": f"svc_{i:03d}"})
     with django_assert_max_num_queries(8) as small:
@@ -374,7 +376,12 @@ def test_the_openapi_schema_builds_and_lists_the_service_endpoints():
 
 def test_the_openapi_schema_names_every_service_route(alice_api):
     paths = alice_api.get("/api/v1/openapi.json", HTTP_ACCEPT="application/json").json()["paths"]
-    for route in ["/api/v1/services", "/api/v1/services/validate", "/api/v1/services/{name}", "/api/v1/services/{name}/versions"]:
+    for route in [
+        "/api/v1/services",
+        "/api/v1/services/validate",
+        "/api/v1/services/{name}",
+        "/api/v1/services/{name}/versions",
+    ]:
         assert route in paths
 
 

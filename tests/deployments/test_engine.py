@@ -14,7 +14,13 @@ from tests.stack import wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.redis]
 
-FAST_CHECK = {"initial_delay_seconds": 0, "period_seconds": 1, "timeout_seconds": 1, "success_threshold": 1, "failure_threshold": 2}
+FAST_CHECK = {
+    "initial_delay_seconds": 0,
+    "period_seconds": 1,
+    "timeout_seconds": 1,
+    "success_threshold": 1,
+    "failure_threshold": 2,
+}
 
 
 def web_config(name: str, image: str, *, instance: int = 2, body: str = "ok", env: dict | None = None) -> dict:
@@ -77,7 +83,9 @@ def test_a_created_service_reaches_running_and_each_instance_answers(local_host,
 
 def test_stop_start_and_delete_leave_nothing_behind(local_host, alice, busybox_image):
     workspace = workspaces.workspace_current_ensure(user=alice)
-    service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("cycle", busybox_image, instance=1))
+    service, _ = services.service_create(
+        actor=alice, workspace=workspace, config=web_config("cycle", busybox_image, instance=1)
+    )
     service = wait_status(service.name, ServiceStatus.RUNNING)
     lifecycle.service_stop(actor=alice, service=service)
     service = wait_status(service.name, ServiceStatus.STOPPED)
@@ -93,7 +101,9 @@ def test_stop_start_and_delete_leave_nothing_behind(local_host, alice, busybox_i
 
 def test_a_killed_container_is_restarted_and_recorded(local_host, alice, busybox_image):
     workspace = workspaces.workspace_current_ensure(user=alice)
-    service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("crash", busybox_image, instance=1))
+    service, _ = services.service_create(
+        actor=alice, workspace=workspace, config=web_config("crash", busybox_image, instance=1)
+    )
     service = wait_status(service.name, ServiceStatus.RUNNING)
     instance = Instance.objects.get(service=service)
     docker.from_env().containers.get(instance.container_id).kill()
@@ -127,10 +137,16 @@ def test_an_image_that_does_not_exist_fails_with_a_clear_reason(local_host, alic
 
 def test_modify_rolls_out_a_new_version_and_a_broken_one_keeps_the_old_serving(local_host, alice, busybox_image):
     workspace = workspaces.workspace_current_ensure(user=alice)
-    service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("roll", busybox_image, body="v1"))
+    service, _ = services.service_create(
+        actor=alice, workspace=workspace, config=web_config("roll", busybox_image, body="v1")
+    )
     service = wait_status(service.name, ServiceStatus.RUNNING)
 
-    services.service_patch(actor=alice, service=service, patch={"containers[0].script": web_config("roll", busybox_image, body="v2")["containers"][0]["script"]})
+    services.service_patch(
+        actor=alice,
+        service=service,
+        patch={"containers[0].script": web_config("roll", busybox_image, body="v2")["containers"][0]["script"]},
+    )
     wait_for(
         lambda: Instance.objects.filter(service__name=service.name, version__number=2, ready=True).count() == 2
         and not Instance.objects.filter(service__name=service.name, version__number=1).exists(),
@@ -159,7 +175,9 @@ def test_modify_rolls_out_a_new_version_and_a_broken_one_keeps_the_old_serving(l
     assert {get(i) for i in Instance.objects.filter(service=service)} == {"v1"}
 
 
-def test_killing_the_worker_mid_deploy_converges_to_exactly_the_desired_containers(engine_stack, local_host, alice, busybox_image):
+def test_killing_the_worker_mid_deploy_converges_to_exactly_the_desired_containers(
+    engine_stack, local_host, alice, busybox_image
+):
     import os
     import signal
 
@@ -171,12 +189,17 @@ def test_killing_the_worker_mid_deploy_converges_to_exactly_the_desired_containe
         os.kill(pid, signal.SIGSTOP)
     try:
         doomed = stack.start_manage(
-            "worker-doomed", ["-m", "celery", "-A", "console", "worker", "--pool", "solo", "--loglevel", "INFO"],
+            "worker-doomed",
+            ["-m", "celery", "-A", "console", "worker", "--pool", "solo", "--loglevel", "INFO"],
             engine_stack["env"],
         )
-        wait_for(lambda: "ready." in (stack.VAR / "test-worker-doomed.log").read_text(), timeout=30, what="doomed worker")
+        wait_for(
+            lambda: "ready." in (stack.VAR / "test-worker-doomed.log").read_text(), timeout=30, what="doomed worker"
+        )
         workspace = workspaces.workspace_current_ensure(user=alice)
-        service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("killed", busybox_image, instance=6))
+        service, _ = services.service_create(
+            actor=alice, workspace=workspace, config=web_config("killed", busybox_image, instance=6)
+        )
         wait_for(lambda: len(containers_of(service.name)) >= 1, timeout=30, what="the first container")
         doomed.kill()
         doomed.wait()
@@ -209,7 +232,9 @@ def test_an_unreachable_host_is_marked_with_the_reason_and_gets_no_instances(loc
     assert gone.status == "Unreachable"
     assert "tcp://127.0.0.1:1" in gone.message
     workspace = workspaces.workspace_current_ensure(user=alice)
-    service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("placed", busybox_image, instance=2))
+    service, _ = services.service_create(
+        actor=alice, workspace=workspace, config=web_config("placed", busybox_image, instance=2)
+    )
     wait_status(service.name, ServiceStatus.RUNNING)
     assert set(Instance.objects.filter(service=service).values_list("host__name", flat=True)) == {"local"}
 
@@ -218,7 +243,10 @@ def test_several_containers_form_one_instance_sharing_its_network(local_host, al
     workspace = workspaces.workspace_current_ensure(user=alice)
     config = web_config("pair", busybox_image, instance=1)
     config["containers"].append(
-        {"image": busybox_image, "script": "mkdir -p /s && echo from-sidecar > /s/index.html && exec httpd -f -p 8001 -h /s"}
+        {
+            "image": busybox_image,
+            "script": "mkdir -p /s && echo from-sidecar > /s/index.html && exec httpd -f -p 8001 -h /s",
+        }
     )
     service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
     service = wait_status(service.name, ServiceStatus.RUNNING)
@@ -248,10 +276,18 @@ def test_a_startup_check_holds_readiness_until_it_passes(local_host, alice, busy
     workspace = workspaces.workspace_current_ensure(user=alice)
     config = web_config("startup", busybox_image, instance=1)
     # The server answers at once, but the startup check waits for a file written 4 s later.
-    config["containers"][0]["script"] = "mkdir -p /tmp && (sleep 4; touch /tmp/started) & " + config["containers"][0]["script"]
-    config["containers"][0]["startup_check"] = {"exec": {"command": ["cat", "/tmp/started"]}, **FAST_CHECK, "failure_threshold": 30}
+    config["containers"][0]["script"] = (
+        "mkdir -p /tmp && (sleep 4; touch /tmp/started) & " + config["containers"][0]["script"]
+    )
+    config["containers"][0]["startup_check"] = {
+        "exec": {"command": ["cat", "/tmp/started"]},
+        **FAST_CHECK,
+        "failure_threshold": 30,
+    }
     service, _ = services.service_create(actor=alice, workspace=workspace, config=config)
-    wait_for(lambda: Instance.objects.filter(service=service, status="Running").exists(), timeout=30, what="container up")
+    wait_for(
+        lambda: Instance.objects.filter(service=service, status="Running").exists(), timeout=30, what="container up"
+    )
     import time
 
     time.sleep(2)

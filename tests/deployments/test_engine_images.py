@@ -33,7 +33,9 @@ if __name__ == "__main__":
 
 @pytest.fixture(scope="session")
 def flask_image(python_image) -> str:
-    return build_image("flask-app", {"app.py": FLASK_APP}, f"FROM {python_image}\nCOPY app.py /app/app.py\nWORKDIR /app\n")
+    return build_image(
+        "flask-app", {"app.py": FLASK_APP}, f"FROM {python_image}\nCOPY app.py /app/app.py\nWORKDIR /app\n"
+    )
 
 
 def flask_config(name: str, image: str, **container) -> dict:
@@ -72,7 +74,7 @@ def test_prepare_python_requirements_installs_a_package_from_pypi(local_host, al
         "pip",
         flask_image,
         command=None,
-        script="python3 -c 'import tomli_w; print(\"tomli_w\", tomli_w.dumps({\"a\": 1}).strip())' && exec python3 app.py",
+        script='python3 -c \'import tomli_w; print("tomli_w", tomli_w.dumps({"a": 1}).strip())\' && exec python3 app.py',
         prepare={"pythonRequirements": ["tomli-w==1.0.0"]},
     )
     del config["containers"][0]["command"]
@@ -139,8 +141,14 @@ def test_a_saved_workspace_credential_is_used_for_its_registry(local_host, alice
     untag(pushed_image)
     workspace = workspaces.workspace_current_ensure(user=alice)
     credentials.registry_credential_create(
-        actor=alice, workspace=workspace, name="private", registry=private_registry,
-        username=REGISTRY_USER, password=REGISTRY_PASSWORD,
+        actor=alice,
+        workspace=workspace,
+        name="private",
+        registry=private_registry,
+        username=REGISTRY_USER,
+        password=REGISTRY_PASSWORD,
     )
-    service, _ = services.service_create(actor=alice, workspace=workspace, config=web_config("savedcred", pushed_image, instance=1))
+    service, _ = services.service_create(
+        actor=alice, workspace=workspace, config=web_config("savedcred", pushed_image, instance=1)
+    )
     wait_status(service.name, ServiceStatus.RUNNING, timeout=60)

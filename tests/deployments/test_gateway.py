@@ -37,10 +37,20 @@ def eas_signature(token: str, *, body: bytes, content_type: str, date: str, reso
 
 def test_it_strips_the_prefix_and_keeps_method_query_and_body(echo, gateway):
     auth = {"Authorization": echo.token}
-    response = http(gateway.predict_url(echo.name, "/v1/chat/completions?stream=false&n=2"), method="POST", body=b'{"x": 1}', headers=auth)
+    response = http(
+        gateway.predict_url(echo.name, "/v1/chat/completions?stream=false&n=2"),
+        method="POST",
+        body=b'{"x": 1}',
+        headers=auth,
+    )
     assert response.status == 200
     seen = response.json()
-    assert (seen["method"], seen["path"], seen["query"], seen["body"]) == ("POST", "/v1/chat/completions", "stream=false&n=2", '{"x": 1}')
+    assert (seen["method"], seen["path"], seen["query"], seen["body"]) == (
+        "POST",
+        "/v1/chat/completions",
+        "stream=false&n=2",
+        '{"x": 1}',
+    )
     assert http(gateway.predict_url(echo.name), headers=auth).json()["path"] == "/"
     assert http(gateway.predict_url(echo.name, "/?a=b"), headers=auth).json()["query"] == "a=b"
     for method in ("PUT", "DELETE", "PATCH"):
@@ -50,9 +60,13 @@ def test_it_strips_the_prefix_and_keeps_method_query_and_body(echo, gateway):
     assert len(hosts) == 2
 
 
-def test_plain_and_bearer_tokens_pass_and_missing_wrong_or_foreign_tokens_get_401(echo, gateway, alice, python_image_tag):
+def test_plain_and_bearer_tokens_pass_and_missing_wrong_or_foreign_tokens_get_401(
+    echo, gateway, alice, python_image_tag
+):
     workspace = workspaces.workspace_current_ensure(user=alice)
-    other, _ = services.service_create(actor=alice, workspace=workspace, config=echo_config("other", python_image_tag, instance=1))
+    other, _ = services.service_create(
+        actor=alice, workspace=workspace, config=echo_config("other", python_image_tag, instance=1)
+    )
     url = gateway.predict_url(echo.name, "/ping")
     assert http(url, headers={"Authorization": echo.token}).status == 200
     assert http(url, headers={"Authorization": f"Bearer {echo.token}"}).status == 200
@@ -89,7 +103,11 @@ def test_the_official_eas_client_works_signed_and_with_a_plain_token(echo, gatew
     assert '"body": "hello eas"' in signed["body"] and '"method": "POST"' in signed["body"]
 
     plain = eas_client.predict(
-        endpoint=gateway.url, service=echo.name, token=echo.token, body="plain", custom_url=gateway.predict_url(echo.name, "/custom")
+        endpoint=gateway.url,
+        service=echo.name,
+        token=echo.token,
+        body="plain",
+        custom_url=gateway.predict_url(echo.name, "/custom"),
     )
     assert plain["ok"], plain
     assert '"path": "/custom"' in plain["body"]
@@ -119,7 +137,12 @@ def test_a_rotated_token_works_at_once_and_the_old_one_stops(echo, gateway, alic
     old = echo.token
     new = services.service_token_rotate(actor=alice, service=echo)
     started = time.monotonic()
-    wait_for(lambda: http(gateway.predict_url(echo.name), headers={"Authorization": new}).status == 200, timeout=5, interval=0.05, what="new token")
+    wait_for(
+        lambda: http(gateway.predict_url(echo.name), headers={"Authorization": new}).status == 200,
+        timeout=5,
+        interval=0.05,
+        what="new token",
+    )
     assert time.monotonic() - started < 2
     assert http(gateway.predict_url(echo.name), headers={"Authorization": old}).status == 401
     assert Service.objects.get(pk=echo.pk).token == new
@@ -134,7 +157,12 @@ def test_a_body_over_the_limit_gets_413_before_it_is_sent(echo, gateway):
         )
         answer = sock.recv(65536).decode()
     assert answer.startswith("HTTP/1.1 413") and '"code": 413' in answer
-    assert http(gateway.predict_url(echo.name), method="POST", body=b"x" * 1000, headers={"Authorization": echo.token}).status == 200
+    assert (
+        http(
+            gateway.predict_url(echo.name), method="POST", body=b"x" * 1000, headers={"Authorization": echo.token}
+        ).status
+        == 200
+    )
 
 
 def test_tokens_stay_out_of_the_config_and_the_log_and_files_are_private(echo, gateway):

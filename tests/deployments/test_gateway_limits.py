@@ -25,7 +25,10 @@ def test_gateway_policy_and_keepalive_are_honoured_keys_not_warnings():
 def test_keepalive_is_the_request_timeout_and_limits_answer_429(local_host, alice, python_image_tag, gateway):
     config = echo_config("limits", python_image_tag, instance=1, metadata={"rpc": {"keepalive": 1000}})
     config["networking"] = {
-        "gateway_policy": {"rate_limit": {"enable": True, "limit": 20}, "concurrency_limit": {"enable": True, "limit": 2}}
+        "gateway_policy": {
+            "rate_limit": {"enable": True, "limit": 20},
+            "concurrency_limit": {"enable": True, "limit": 2},
+        }
     }
     service = deploy(alice, config, gateway)
     auth = {"Authorization": service.token}
@@ -39,7 +42,9 @@ def test_keepalive_is_the_request_timeout_and_limits_answer_429(local_host, alic
 
     # Three at once with a concurrency limit of 2: one is turned away.
     with ThreadPoolExecutor(3) as pool:
-        statuses = sorted(pool.map(lambda _: http(gateway.predict_url(service.name, "/sleep?ms=600"), headers=auth).status, range(3)))
+        statuses = sorted(
+            pool.map(lambda _: http(gateway.predict_url(service.name, "/sleep?ms=600"), headers=auth).status, range(3))
+        )
     assert statuses == [200, 200, 429]
     time.sleep(1.1)
 
@@ -59,7 +64,11 @@ def test_the_listeners_speak_tls_when_a_certificate_is_configured(engine_stack, 
     )  # fmt: skip
     pem = tmp_path / "gateway.pem"
     pem.write_bytes(cert.read_bytes() + key.read_bytes())
-    proc, tls_gateway = start_gateway(engine_stack["env"], name="gateway-tls", extra={"BERTH_GATEWAY_TLS_CERT": str(pem), "BERTH_GATEWAY_METRICS_INTERVAL": "0"})
+    proc, tls_gateway = start_gateway(
+        engine_stack["env"],
+        name="gateway-tls",
+        extra={"BERTH_GATEWAY_TLS_CERT": str(pem), "BERTH_GATEWAY_METRICS_INTERVAL": "0"},
+    )
     try:
         response = http(f"https://127.0.0.1:{tls_gateway.http_port}/api/predict/nothing_here/x")
         assert response.status == 404 and response.json()["code"] == 404

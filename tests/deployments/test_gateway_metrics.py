@@ -99,7 +99,15 @@ def test_sampling_helpers_handle_resets_percentiles_docker_stats_and_log_lines(t
 def test_requests_through_the_gateway_show_up_in_samples(local_host, alice, python_image_tag, gateway, alice_api):
     service = deploy(alice, echo_config("metered", python_image_tag, instance=2), gateway)
     for _ in range(40):
-        assert http(gateway.predict_url(service.name, "/x"), method="POST", body=b"{}", headers={"Authorization": service.token}).status == 200
+        assert (
+            http(
+                gateway.predict_url(service.name, "/x"),
+                method="POST",
+                body=b"{}",
+                headers={"Authorization": service.token},
+            ).status
+            == 200
+        )
     for _ in range(3):
         assert http(gateway.predict_url(service.name, "/x")).status == 401
 

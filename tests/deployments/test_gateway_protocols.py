@@ -51,12 +51,16 @@ def test_a_websocket_upgrade_passes_through_and_echoes(local_host, alice, python
         assert sock.recv(100).startswith(b"HTTP/1.1 401")
 
 
-def test_a_grpc_service_answers_unary_and_streaming_calls_routed_by_host_name(local_host, alice, python_image_tag, gateway):
+def test_a_grpc_service_answers_unary_and_streaming_calls_routed_by_host_name(
+    local_host, alice, python_image_tag, gateway
+):
     service = deploy(alice, echo_config("grpc_echo", python_image_tag, instance=2, grpc=True), gateway)
     # "<service>.<domain>" with "-" for "_": a DNS label cannot hold "_".
     authority = f"{service.name.replace('_', '-')}.grpc.example.test"
     metadata = (("authorization", f"Bearer {service.token}"),)
-    with grpc.insecure_channel(f"127.0.0.1:{gateway.grpc_port}", options=[("grpc.default_authority", authority)]) as channel:
+    with grpc.insecure_channel(
+        f"127.0.0.1:{gateway.grpc_port}", options=[("grpc.default_authority", authority)]
+    ) as channel:
         say = channel.unary_unary("/echo.Echo/Say")
         count = channel.unary_stream("/echo.Echo/Count")
         assert say(b"hi", metadata=metadata, timeout=10) == b"echo: hi"
@@ -64,7 +68,9 @@ def test_a_grpc_service_answers_unary_and_streaming_calls_routed_by_host_name(lo
         with pytest.raises(grpc.RpcError) as denied:
             say(b"hi", metadata=(("authorization", "Bearer wrong"),), timeout=10)
         assert denied.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    with grpc.insecure_channel(f"127.0.0.1:{gateway.grpc_port}", options=[("grpc.default_authority", "nope.grpc.example.test")]) as channel:
+    with grpc.insecure_channel(
+        f"127.0.0.1:{gateway.grpc_port}", options=[("grpc.default_authority", "nope.grpc.example.test")]
+    ) as channel:
         with pytest.raises(grpc.RpcError) as unknown:
             channel.unary_unary("/echo.Echo/Say")(b"hi", metadata=metadata, timeout=10)
         assert unknown.value.code() == grpc.StatusCode.UNIMPLEMENTED

@@ -19,7 +19,10 @@ def a_state() -> GatewayState:
         },
         tokens={"plain_svc": "tok-plain", "limited": "tok-limited", "grpc_svc": "tok-grpc", "odd": "has space"},
         servers={
-            "plain_svc": {"i1": Server("i1", "plain_svc-v1-0", "127.0.0.1", 32001, True), "i2": Server("i2", "plain_svc-v1-1", "127.0.0.1", 32002, False)},
+            "plain_svc": {
+                "i1": Server("i1", "plain_svc-v1-0", "127.0.0.1", 32001, True),
+                "i2": Server("i2", "plain_svc-v1-1", "127.0.0.1", 32002, False),
+            },
             "limited": {},
             "grpc_svc": {"i3": Server("i3", "grpc_svc-v1-0", "10.0.0.5", 32003, True)},
         },
@@ -33,7 +36,9 @@ def test_the_rendered_config_is_valid_for_haproxy_and_holds_no_token(tmp_path: P
     (tmp_path / "grpc.map").write_text(render.render_grpc_map(state))
     config = render.render_config(state, options)
     (tmp_path / "haproxy.cfg").write_text(config)
-    result = subprocess.run(["/usr/sbin/haproxy", "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True)
+    result = subprocess.run(
+        ["/usr/sbin/haproxy", "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     for token in state.tokens.values():
         assert token not in config

@@ -42,7 +42,15 @@ def test_the_traffic_charts_show_the_requests_sent_and_try_it_answers(
     settings.BERTH_INTERNET_ENDPOINT = gateway.url
     service = deploy(alice, echo_config("charted", python_image_tag, instance=2), gateway)
     for _ in range(25):
-        assert http(gateway.predict_url(service.name, "/chart"), method="POST", body=b"{}", headers={"Authorization": service.token}).status == 200
+        assert (
+            http(
+                gateway.predict_url(service.name, "/chart"),
+                method="POST",
+                body=b"{}",
+                headers={"Authorization": service.token},
+            ).status
+            == 200
+        )
     wait_for(
         lambda: alice_api.get(f"/api/v1/services/{service.name}/metrics").json()["totals"]["responses"]["2xx"] >= 25,
         timeout=15, what="the requests in the samples",

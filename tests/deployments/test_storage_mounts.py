@@ -88,7 +88,9 @@ def test_wrong_git_credentials_fail_the_service_without_showing_them(local_host,
     service = create(alice, serving("gitbad", busybox_image, "/code", [{"mount_path": "/code", "git": git}]))
     service = wait_status(service.name, ServiceStatus.FAILED, timeout=60)
     assert f"the git server refused the credentials for {url}" in service.message
-    assert "not-the-password-5d2e" not in json.dumps(list(Event.objects.filter(service=service).values_list("message", flat=True)))
+    assert "not-the-password-5d2e" not in json.dumps(
+        list(Event.objects.filter(service=service).values_list("message", flat=True))
+    )
 
 
 def test_a_commit_is_checked_out_and_a_missing_branch_or_no_credentials_are_named(git_server, tmp_path):
@@ -107,7 +109,13 @@ def test_a_commit_is_checked_out_and_a_missing_branch_or_no_credentials_are_name
     with pytest.raises(RuntimeFailure, match="asks for credentials: set git.username and git.password"):
         git.clone(repo=url, dest=tmp_path / "d", ca_bundle=str(CA_FILE))
     with pytest.raises(RuntimeFailure, match="TLS to 127.0.0.1"):
-        git.clone(repo=url, dest=tmp_path / "e", username=GIT_USER, password=GIT_PASSWORD, ca_bundle="/etc/ssl/certs/ca-certificates.crt")
+        git.clone(
+            repo=url,
+            dest=tmp_path / "e",
+            username=GIT_USER,
+            password=GIT_PASSWORD,
+            ca_bundle="/etc/ssl/certs/ca-certificates.crt",
+        )
 
 
 # --- image -----------------------------------------------------------------------------------------
@@ -117,11 +125,15 @@ def test_a_commit_is_checked_out_and_a_missing_branch_or_no_credentials_are_name
 def data_image(private_registry, busybox_image) -> str:
     """An image holding /opt/data (with a symlink to it), pushed to the private registry; no local copy."""
     files = {"data/weights.txt": b"weights v1\n", "data/nested/vocab.txt": b"a b c\n"}
-    built = stack.build_image("storage-data", files, f"FROM {busybox_image}\nCOPY data /opt/data\nRUN ln -s /opt/data /opt/current\n")
+    built = stack.build_image(
+        "storage-data", files, f"FROM {busybox_image}\nCOPY data /opt/data\nRUN ln -s /opt/data /opt/current\n"
+    )
     client = docker.from_env()
     target = f"{private_registry}/team/data:1"
     client.images.get(built).tag(target)
-    for line in client.images.push(target, auth_config={"username": REGISTRY_USER, "password": REGISTRY_PASSWORD}, stream=True, decode=True):
+    for line in client.images.push(
+        target, auth_config={"username": REGISTRY_USER, "password": REGISTRY_PASSWORD}, stream=True, decode=True
+    ):
         assert "error" not in line, line
     return target
 
@@ -130,18 +142,35 @@ def test_a_directory_of_another_image_is_copied_in_with_the_services_registry_cr
     local_host, alice, busybox_image, data_image
 ):
     untag(data_image)  # the mount has to pull it, with dockerAuth
-    config = serving("imagemount", busybox_image, "/www", [
-        {"mount_path": "/opt/extra", "image": {"image": data_image, "path": "/opt/current/"}},
-    ], dockerAuth=base64.b64encode(f"{REGISTRY_USER}:{REGISTRY_PASSWORD}".encode()).decode())
+    config = serving(
+        "imagemount",
+        busybox_image,
+        "/www",
+        [
+            {"mount_path": "/opt/extra", "image": {"image": data_image, "path": "/opt/current/"}},
+        ],
+        dockerAuth=base64.b64encode(f"{REGISTRY_USER}:{REGISTRY_PASSWORD}".encode()).decode(),
+    )
     config["containers"][0]["script"] = "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8000 -h /www"
     service = wait_status(create(alice, config).name, ServiceStatus.RUNNING, timeout=90)
     instance = Instance.objects.get(service=service)
-    assert docker_exec(instance.container_id, "cat /opt/extra/weights.txt /opt/extra/nested/vocab.txt") == (0, "weights v1\na b c\n")
-    assert any("copied" in m for m in Event.objects.filter(service=service, reason="MountReady").values_list("message", flat=True))
+    assert docker_exec(instance.container_id, "cat /opt/extra/weights.txt /opt/extra/nested/vocab.txt") == (
+        0,
+        "weights v1\na b c\n",
+    )
+    assert any(
+        "copied" in m
+        for m in Event.objects.filter(service=service, reason="MountReady").values_list("message", flat=True)
+    )
 
 
 def test_a_path_missing_from_the_image_fails_with_its_name(local_host, alice, busybox_image):
-    config = serving("imagemissing", busybox_image, "/x", [{"mount_path": "/x", "image": {"image": busybox_image, "path": "/opt/nothing"}}])
+    config = serving(
+        "imagemissing",
+        busybox_image,
+        "/x",
+        [{"mount_path": "/x", "image": {"image": busybox_image, "path": "/opt/nothing"}}],
+    )
     service = wait_status(create(alice, config).name, ServiceStatus.FAILED, timeout=60)
     assert f"/opt/nothing does not exist in image {busybox_image}" in service.message
 
@@ -150,11 +179,16 @@ def test_a_path_missing_from_the_image_fails_with_its_name(local_host, alice, bu
 
 
 def test_empty_dirs_are_writable_scratch_and_memory_at_dev_shm_sets_the_shared_memory(local_host, alice, busybox_image):
-    config = serving("scratch", busybox_image, "/www", [
-        {"mount_path": "/cache", "empty_dir": {}},
-        {"mount_path": "/dev/shm", "empty_dir": {"medium": "memory", "size_limit": 1}},
-        {"mount_path": "/fast", "empty_dir": {"medium": "memory"}},
-    ])
+    config = serving(
+        "scratch",
+        busybox_image,
+        "/www",
+        [
+            {"mount_path": "/cache", "empty_dir": {}},
+            {"mount_path": "/dev/shm", "empty_dir": {"medium": "memory", "size_limit": 1}},
+            {"mount_path": "/fast", "empty_dir": {"medium": "memory"}},
+        ],
+    )
     config["containers"][0]["script"] = "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8000 -h /www"
     config["metadata"]["memory"] = 96
     service = wait_status(create(alice, config).name, ServiceStatus.RUNNING, timeout=60)
@@ -177,15 +211,27 @@ def _draft_instance(alice, host, name: str, storage_entries: list, image: str, *
     service, _ = services.service_create(actor=alice, workspace=workspace, config=config, deploy=False)
     version = service.current_version
     instance = Instance.objects.create(
-        service=service, version=version, host=host, ordinal=0, name=f"berth-{service.name}-v1-0",
+        service=service,
+        version=version,
+        host=host,
+        ordinal=0,
+        name=f"berth-{service.name}-v1-0",
         status=InstanceStatus.CREATING,
     )
-    return dict(runtime=hosts.host_runtime(host), host=host, service=service, version=version,
-                config=version_config(version), instance_name=instance.name)
+    return dict(
+        runtime=hosts.host_runtime(host),
+        host=host,
+        service=service,
+        version=version,
+        config=version_config(version),
+        instance_name=instance.name,
+    )
 
 
 def test_metadata_shm_size_gives_dev_shm_that_size(local_host, alice, busybox_image):
-    mounts = storage_mounts.prepare_mounts(**_draft_instance(alice, local_host, "shmsize", [], busybox_image, shm_size=2))
+    mounts = storage_mounts.prepare_mounts(
+        **_draft_instance(alice, local_host, "shmsize", [], busybox_image, shm_size=2)
+    )
     assert [m["target"] for m in mounts] == ["/dev/shm"]
     options = docker.from_env().volumes.get(mounts[0]["source"]).attrs["Options"]
     assert options == {"type": "tmpfs", "device": "tmpfs", "o": "size=2g"}
@@ -212,7 +258,9 @@ def test_an_nfs_volume_carries_the_servers_options_and_a_failed_mount_says_why(l
 def test_an_allowed_host_path_is_mounted_and_read_only_refuses_writes(local_host, alice, busybox_image, host_dir):
     (host_dir / "index.html").write_text("from the host\n")
     entry = {"mount_path": "/srv", "berth": {"host_path": str(host_dir), "readOnly": True}}
-    service = wait_status(create(alice, serving("hostpath", busybox_image, "/srv", [entry])).name, ServiceStatus.RUNNING)
+    service = wait_status(
+        create(alice, serving("hostpath", busybox_image, "/srv", [entry])).name, ServiceStatus.RUNNING
+    )
     instance = Instance.objects.get(service=service)
     assert get(instance) == "from the host"
     code, output = docker_exec(instance.container_id, "touch /srv/x")
@@ -224,18 +272,24 @@ def test_a_host_path_outside_the_allow_list_is_rejected_when_the_config_is_saved
     config = serving("hostbad", busybox_image, "/x", [{"mount_path": "/x", "berth": {"host_path": "/etc"}}])
     with pytest.raises(ConfigInvalid) as invalid:
         create(alice, config)
-    assert invalid.value.errors == [{
-        "path": "storage[0].berth.host_path",
-        "message": "/etc is not under a directory an administrator allowed (BERTH_HOST_PATH_ROOTS: /srv/models)",
-    }]
+    assert invalid.value.errors == [
+        {
+            "path": "storage[0].berth.host_path",
+            "message": "/etc is not under a directory an administrator allowed (BERTH_HOST_PATH_ROOTS: /srv/models)",
+        }
+    ]
 
 
-def test_a_host_path_outside_the_allow_list_is_refused_at_start_too(local_host, alice, busybox_image, settings, tmp_path):
+def test_a_host_path_outside_the_allow_list_is_refused_at_start_too(
+    local_host, alice, busybox_image, settings, tmp_path
+):
     settings.BERTH_HOST_PATH_ROOTS = [str(tmp_path / "allowed")]
     (tmp_path / "allowed").mkdir()
     (tmp_path / "allowed" / "escape").symlink_to("/etc")
     entry = {"mount_path": "/x", "berth": {"host_path": str(tmp_path / "allowed" / "escape")}}
-    with pytest.raises(RuntimeFailure, match="resolves to /etc: /etc is not under a directory an administrator allowed"):
+    with pytest.raises(
+        RuntimeFailure, match="resolves to /etc: /etc is not under a directory an administrator allowed"
+    ):
         storage_mounts.prepare_mounts(**_draft_instance(alice, local_host, "hostlink", [entry], busybox_image))
 
 
@@ -246,10 +300,18 @@ def test_deleting_a_service_removes_its_volumes_but_keeps_the_hosts_object_cache
     local_host, alice, busybox_image, s3_server, object_store
 ):
     s3_server.bucket("keep", {"site/index.html": b"from s3\n"})
-    service = create(alice, serving("cleanup", busybox_image, "/site", [
-        {"mount_path": "/site", "oss": {"path": "oss://keep/site/", "readOnly": True}},
-        {"mount_path": "/tmp/scratch", "empty_dir": {}},
-    ]))
+    service = create(
+        alice,
+        serving(
+            "cleanup",
+            busybox_image,
+            "/site",
+            [
+                {"mount_path": "/site", "oss": {"path": "oss://keep/site/", "readOnly": True}},
+                {"mount_path": "/tmp/scratch", "empty_dir": {}},
+            ],
+        ),
+    )
     service = wait_status(service.name, ServiceStatus.RUNNING, timeout=60)
     assert get(Instance.objects.get(service=service)) == "from s3"
     client = docker.from_env()
@@ -275,4 +337,7 @@ def test_a_host_the_worker_cannot_see_gets_clones_and_scratch_through_the_docker
     code, scratch = storage_mounts.prepare_mounts(**args)
     root = Path(docker.from_env().volumes.get(code["source"]).attrs["Mountpoint"])
     assert (root / "src" / "app.py").read_text() == "print(1)\n" and (root / ".git").is_dir()
-    assert oct(Path(docker.from_env().volumes.get(scratch["source"]).attrs["Mountpoint"]).stat().st_mode & 0o777) == "0o777"
+    assert (
+        oct(Path(docker.from_env().volumes.get(scratch["source"]).attrs["Mountpoint"]).stat().st_mode & 0o777)
+        == "0o777"
+    )

@@ -49,20 +49,25 @@ def events_of(service, reason: str) -> list[str]:
 def test_the_eas_guide_example_runs_its_code_and_model_from_the_object_store(
     local_host, alice, python_image, s3_server, object_store
 ):
-    s3_server.bucket("guide", {
-        "code/app.py": APP.encode(),
-        "code/requirements.txt": b"tomli-w==1.0.0\n",
-        "models/model.txt": b"forty-two\n",
-    })
+    s3_server.bucket(
+        "guide",
+        {
+            "code/app.py": APP.encode(),
+            "code/requirements.txt": b"tomli-w==1.0.0\n",
+            "models/model.txt": b"forty-two\n",
+        },
+    )
     config = {
         "name": SERVICE_PREFIX + "oss_guide",
-        "containers": [{
-            "image": python_image,
-            "script": "python3 /root/code/app.py",
-            "port": 8000,
-            "prepare": {"pythonRequirementsPath": "/root/code/requirements.txt"},
-            "health_check": {"http_get": {"path": "/", "port": 8000}, **FAST_CHECK},
-        }],
+        "containers": [
+            {
+                "image": python_image,
+                "script": "python3 /root/code/app.py",
+                "port": 8000,
+                "prepare": {"pythonRequirementsPath": "/root/code/requirements.txt"},
+                "health_check": {"http_get": {"path": "/", "port": 8000}, **FAST_CHECK},
+            }
+        ],
         "storage": [
             {"mount_path": "/root/code", "oss": {"path": "oss://guide/code/", "readOnly": True}},
             {"mount_path": "/models/", "oss": {"path": "oss://guide/models/"}},
@@ -100,15 +105,23 @@ def _instance(service, version, host, ordinal: int) -> Instance:
     from deployments.engine.containers import instance_name
 
     return Instance.objects.create(
-        service=service, version=version, host=host, ordinal=ordinal, name=instance_name(service.name, version.number, ordinal),
+        service=service,
+        version=version,
+        host=host,
+        ordinal=ordinal,
+        name=instance_name(service.name, version.number, ordinal),
         status=InstanceStatus.CREATING,
     )
 
 
 def _prepare(service, version, host, instance, runtime=None) -> list[dict]:
     return storage_mounts.prepare_mounts(
-        runtime=runtime or hosts.host_runtime(host), host=host, service=service, version=version,
-        config=version_config(version), instance_name=instance.name,
+        runtime=runtime or hosts.host_runtime(host),
+        host=host,
+        service=service,
+        version=version,
+        config=version_config(version),
+        instance_name=instance.name,
     )
 
 
@@ -121,10 +134,14 @@ def test_a_second_instance_on_the_host_downloads_only_objects_whose_etag_changed
     local_host, alice, s3_server, object_store
 ):
     s3_server.bucket("cache", {f"m/shard-{i}.bin": bytes([i]) * 1000 for i in range(5)} | {"m/sub/config.json": b"{}"})
-    service, version = _draft(alice, "oss_cache", [{"mount_path": "/m", "oss": {"path": "oss://cache/m", "readOnly": True}}])
+    service, version = _draft(
+        alice, "oss_cache", [{"mount_path": "/m", "oss": {"path": "oss://cache/m", "readOnly": True}}]
+    )
     first = _instance(service, version, local_host, 0)
     mounts = _prepare(service, version, local_host, first)
-    assert mounts == [{"type": "volume", "source": mounts[0]["source"], "target": "/m", "read_only": True, "no_copy": True}]
+    assert mounts == [
+        {"type": "volume", "source": mounts[0]["source"], "target": "/m", "read_only": True, "no_copy": True}
+    ]
     assert _files(mounts[0]["source"])["sub/config.json"] == b"{}"
     assert InstanceMount.objects.get(instance=first).detail["downloaded"] == 6
 
@@ -138,7 +155,10 @@ def test_a_second_instance_on_the_host_downloads_only_objects_whose_etag_changed
     assert files["shard-3.bin"] == b"new weights" and "shard-4.bin" not in files
     # The first instance keeps the objects it started with: an update never changes a running instance's files.
     assert _files(mounts[0]["source"])["shard-3.bin"] == bytes([3]) * 1000
-    assert any("downloaded 1 (11 B)" in m and "4 unchanged from this host's cache" in m for m in events_of(service, "MountReady"))
+    assert any(
+        "downloaded 1 (11 B)" in m and "4 unchanged from this host's cache" in m
+        for m in events_of(service, "MountReady")
+    )
     # The cache is kept per host (not labelled with the service); instance volumes are labelled with theirs.
     cache = docker.from_env().volumes.list(filters={"label": ["berth.cache=oss", f"berth.installation=test-{_run()}"]})
     assert cache and all("berth.service" not in v.attrs["Labels"] for v in cache)
@@ -193,11 +213,15 @@ def test_object_store_failures_fail_the_service_with_a_clear_reason(
     service = wait_status(service.name, ServiceStatus.FAILED, timeout=60)
     assert expected in service.message and service.message.startswith("storage[0] (oss://")
     assert Event.objects.filter(service=service, type="Warning", reason="MountFailed").exists()
-    assert object_store.secret_access_key not in json.dumps(list(Event.objects.filter(service=service).values_list("message", flat=True)))
+    assert object_store.secret_access_key not in json.dumps(
+        list(Event.objects.filter(service=service).values_list("message", flat=True))
+    )
 
 
 def test_an_oss_mount_without_any_connection_says_how_to_add_one(local_host, alice, busybox_image):
-    service, version = _draft(alice, "oss_nostore", [{"mount_path": "/m", "oss": {"path": "oss://b/m/"}}], busybox_image)
+    service, version = _draft(
+        alice, "oss_nostore", [{"mount_path": "/m", "oss": {"path": "oss://b/m/"}}], busybox_image
+    )
     instance = _instance(service, version, local_host, 0)
     with pytest.raises(RuntimeFailure, match="has no default object-store connection: add one on the workspace page"):
         _prepare(service, version, local_host, instance)

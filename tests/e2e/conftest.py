@@ -43,7 +43,6 @@ def no_task_queue(request, monkeypatch):
     real queue: their worker must receive the tasks.
     """
 
-
     sent = []
     if "engine_stack" in request.fixturenames:
         return sent

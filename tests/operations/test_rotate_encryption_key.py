@@ -15,6 +15,7 @@ from deployments.keyfiles import LEGACY_DEV_SECRET_KEY
 from deployments.models import (
     DockerHost,
     Membership,
+    AlertChannel,
     ObjectStore,
     RegistryCredential,
     Service,
@@ -36,6 +37,7 @@ def make_secrets(user) -> dict:
     DockerHost.objects.create(name="h", url="tcp://h:2376", tls_ca="CA", tls_cert="CERT", tls_key="KEY")
     service = Service.objects.create(name="svc", workspace=workspace, token="svc-token")
     ServiceVersion.objects.create(service=service, number=1, config={}, secrets={"dockerAuth": "u:p"})
+    AlertChannel.objects.create(workspace=workspace, name="hook", kind="webhook", url="https://hooks.example.com/T0K3N")
     return read_all()
 
 
@@ -46,6 +48,7 @@ def read_all() -> dict:
         "tls": [DockerHost.objects.get().tls_ca, DockerHost.objects.get().tls_cert, DockerHost.objects.get().tls_key],
         "token": Service.objects.get().token,
         "secrets": ServiceVersion.objects.get().secrets,
+        "webhook": AlertChannel.objects.get().url,
     }
 
 
@@ -94,7 +97,7 @@ def test_rotation_from_the_key_file_reencrypts_every_secret_and_writes_the_new_k
     assert settings.BERTH_ENCRYPTION_KEY == new_key
     raw = raw_values()
     assert (
-        len(raw) == len(encrypted_fields()) == 8
+        len(raw) == len(encrypted_fields()) == 9
     )  # every encrypted column of every model, found without a hand-written list
     assert not any(decrypts_under(K1, v) for v in raw), "the old key alone must no longer decrypt anything"
     assert all(decrypts_under(new_key, v) for v in raw)

@@ -16,7 +16,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--tick", type=float, default=settings.BERTH_GATEWAY_TICK, help="seconds between DB polls")
         parser.add_argument(
-            "--metrics-interval", type=float, default=settings.BERTH_GATEWAY_METRICS_INTERVAL,
+            "--metrics-interval",
+            type=float,
+            default=settings.BERTH_GATEWAY_METRICS_INTERVAL,
             help="seconds between traffic samples (0: no samples)",
         )
 

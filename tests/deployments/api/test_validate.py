@@ -51,7 +51,9 @@ def test_a_saved_credential_that_exists_is_accepted_by_both(alice, team, alice_a
 
 
 def test_a_missing_object_store_is_refused_by_both(alice, alice_api):
-    config = flask(storage=[{"mount_path": "/models", "oss": {"path": "oss://bucket/m/"}, "berth": {"object_store": "s3"}}])
+    config = flask(
+        storage=[{"mount_path": "/models", "oss": {"path": "oss://bucket/m/"}, "berth": {"object_store": "s3"}}]
+    )
     validated, created = both_doors(alice_api, config)
     assert validated.status_code == created.status_code == 400
     assert error_paths(validated) == error_paths(created) == ["storage[0].berth.object_store"]
@@ -83,7 +85,9 @@ def test_validate_checks_against_the_workspace_it_is_given(alice, team, charlie,
     assert alice_api.post(f"/api/v1/services/validate?workspace={other}", config, format="json").status_code == 400
     # An outsider's workspace is not found, as everywhere.
     charlie_slug = charlie.memberships.first().workspace.slug
-    assert alice_api.post(f"/api/v1/services/validate?workspace={charlie_slug}", config, format="json").status_code == 404
+    assert (
+        alice_api.post(f"/api/v1/services/validate?workspace={charlie_slug}", config, format="json").status_code == 404
+    )
 
 
 def test_a_taken_name_is_refused_by_validate_as_by_create(alice, alice_api):

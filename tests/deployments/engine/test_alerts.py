@@ -102,7 +102,9 @@ def test_normal_events_and_other_workspaces_channels_stay_quiet(alice, team, cha
 
 
 def test_e_mail_channels_get_the_incident_with_a_link(alice, team, service):
-    alert_channel_create(actor=alice, workspace=team, name="oncall", kind="email", emails="a@example.com, b@example.com")
+    alert_channel_create(
+        actor=alice, workspace=team, name="oncall", kind="email", emails="a@example.com, b@example.com"
+    )
     trouble(service, reason="OOMKilled", message="flask_demo-v1-0 exited with code 137 (OOMKilled)")
     alerts_dispatch_pass()
     assert len(mail.outbox) == 1
@@ -187,7 +189,9 @@ def test_viewers_read_channels_and_outsiders_see_nothing(alice, team, bob_api, c
     alert_channel_create(actor=alice, workspace=team, name="hook", kind="webhook", url=receiver.url)
     base = f"/api/v1/workspaces/{team.slug}/alert-channels"
     assert bob_api.get(base).status_code == 200
-    assert bob_api.post(base, {"name": "b", "kind": "email", "emails": "b@example.com"}, format="json").status_code == 403
+    assert (
+        bob_api.post(base, {"name": "b", "kind": "email", "emails": "b@example.com"}, format="json").status_code == 403
+    )
     assert bob_api.post(f"{base}/hook/test").status_code == 403
     assert charlie_api.get(base).status_code == 404
 

@@ -10,7 +10,9 @@ def slots(n: int, *, ready: bool = True, start: int = 0, live: bool = True) -> l
 
 
 def limits(surge=1, unavailable=0, when_full=None) -> Limits:
-    return Limits(surge=surge, unavailable=unavailable, unavailable_when_full=unavailable if when_full is None else when_full)
+    return Limits(
+        surge=surge, unavailable=unavailable, unavailable_when_full=unavailable if when_full is None else when_full
+    )
 
 
 @pytest.mark.parametrize(
