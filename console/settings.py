@@ -277,3 +277,12 @@ BERTH_STORAGE_PROGRESS_SECONDS = env_int("BERTH_STORAGE_PROGRESS_SECONDS", 5)
 BERTH_STORAGE_TIMEOUT = env_int("BERTH_STORAGE_TIMEOUT", 1800)
 BERTH_GIT_BINARY = env_str("BERTH_GIT_BINARY", "git")
 # --- end storage ---
+
+# --- hardening (docs/security.md) ---
+# API request bodies (configs are small) are refused with 413 above this many bytes; Django's own
+# form parsing gets the same cap.
+BERTH_API_MAX_BODY = env_int("BERTH_API_MAX_BODY", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = BERTH_API_MAX_BODY
+# The API speaks JSON only, through a parser that bounds size and nesting (deployments/api/parsers.py).
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["deployments.api.parsers.BoundedJSONParser"]
+# --- end hardening ---
