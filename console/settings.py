@@ -7,6 +7,7 @@ whose contents are the value), for secrets mounted as files.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -285,4 +286,16 @@ BERTH_API_MAX_BODY = env_int("BERTH_API_MAX_BODY", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = BERTH_API_MAX_BODY
 # The API speaks JSON only, through a parser that bounds size and nesting (deployments/api/parsers.py).
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["deployments.api.parsers.BoundedJSONParser"]
+
+# Login throttling (django-axes): after BERTH_LOGIN_FAILURE_LIMIT failed logins for one username from one
+# IP address, that pair is refused (429, even with the right password) for BERTH_LOGIN_LOCKOUT_MINUTES.
+# `manage.py axes_reset_username <name>` / `axes_reset` lift a lockout early.
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as axes requires
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("BERTH_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("BERTH_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 # --- end hardening ---

@@ -53,12 +53,12 @@ def test_viewers_read_metrics_outsiders_get_404_and_bad_windows_400(service, bob
 def test_the_token_is_revealed_to_owners_only(service, alice, bob, charlie):
     for user, status in ((alice, 200), (bob, 404), (charlie, 404)):
         client = Client()
-        client.login(username=user.username, password=PASSWORD)
+        client.force_login(user)
         response = client.get(f"/services/{service.name}/token", HTTP_HX_REQUEST="true")
         assert response.status_code == status, user
         assert (b"secret-token-1" in response.content) == (status == 200)
     page = Client()
-    page.login(username="bob", password=PASSWORD)
+    page.force_login(bob)
     html = page.get(f"/services/{service.name}/gateway").content.decode()
     assert "secret-token-1" not in html and "/api/predict/metered" in html and "curl -H" in html
 
