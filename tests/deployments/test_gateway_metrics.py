@@ -10,7 +10,6 @@ from deployments.actions.workspaces import workspace_current_ensure
 from deployments.gateway.metrics import LogReader, counter_deltas, cpu_memory, percentile
 from deployments.models import Service
 from deployments.models.gateway import TrafficSample
-from tests.conftest import PASSWORD
 from tests.fixtures_gateway import deploy, echo_config, http
 from tests.stack import wait_for
 
