@@ -75,10 +75,16 @@ def service_token(request: HttpRequest, name: str) -> HttpResponse:
 
 @require_GET
 def prometheus_metrics(request: HttpRequest) -> HttpResponse:
-    """The console's own metrics for Prometheus. Open unless BERTH_METRICS_TOKEN is set."""
+    """The console's own metrics for Prometheus, which name every workspace's services.
+
+    Answered to `Authorization: Bearer <BERTH_METRICS_TOKEN>` (when that is set) or to a staff session;
+    everyone else gets 401 (403 for a signed-in non-staff user), so tenants never see each other's names.
+    """
     expected = settings.BERTH_METRICS_TOKEN
-    if expected:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            return HttpResponse("unauthorized\n", status=401, content_type="text/plain")
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    token_ok = bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+    if not token_ok and not request.user.is_staff:
+        if request.user.is_authenticated:
+            return HttpResponse("forbidden: staff only\n", status=403, content_type="text/plain")
+        return HttpResponse("unauthorized\n", status=401, content_type="text/plain")
     return HttpResponse(queries.prometheus_text(), content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -64,11 +64,11 @@ def test_the_token_is_revealed_to_owners_only(service, alice, bob, charlie):
 
 def test_prometheus_metrics_list_services_and_gateway_traffic(service, settings):
     sample(service, seconds_ago=5)
-    text = Client().get("/metrics").content.decode()
+    settings.BERTH_METRICS_TOKEN = "scrape"
+    text = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer scrape").content.decode()
     assert "berth_services{status=" in text and "berth_instances_ready 0" in text
     assert 'berth_gateway_requests_per_second{service="metered"} 1.0' in text
     assert 'berth_gateway_responses{class="5xx",service="metered"} 1' in text
-    settings.BERTH_METRICS_TOKEN = "scrape"
     assert Client().get("/metrics").status_code == 401
     assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer scrape").status_code == 200
 
