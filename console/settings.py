@@ -298,4 +298,43 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("BERTH_LOGIN_LOCKOUT_MINUTES", 15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Production transport security. On when BERTH_ENV=production or BERTH_TLS=true (the console is served over
+# HTTPS); behind a TLS-terminating proxy also set BERTH_BEHIND_TLS_PROXY=true so X-Forwarded-Proto counts.
+BERTH_TLS = env_bool("BERTH_TLS", BERTH_ENV == "production")
+SESSION_COOKIE_SECURE = BERTH_TLS
+CSRF_COOKIE_SECURE = BERTH_TLS
+SECURE_SSL_REDIRECT = env_bool("BERTH_SSL_REDIRECT", BERTH_TLS)
+# Local probes and scrapers speak plain HTTP to the bind address: do not redirect them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("BERTH_HSTS_SECONDS", 365 * 24 * 3600 if BERTH_TLS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("BERTH_HSTS_INCLUDE_SUBDOMAINS", BERTH_TLS)
+SECURE_HSTS_PRELOAD = env_bool("BERTH_HSTS_PRELOAD", BERTH_TLS)
+if env_bool("BERTH_BEHIND_TLS_PROXY", False):
+    # Only safe when the proxy overwrites this header on every request; a client could send it otherwise.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp) on every page: scripts, styles and images from the console only
+# (all assets are vendored); the "try it" panel may call the gateway's endpoints from the browser.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+INSTALLED_APPS.append("csp")
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}" if rest else ""
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'", *sorted({_origin(BERTH_INTERNET_ENDPOINT), _origin(BERTH_INTRANET_ENDPOINT)} - {""})],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 # --- end hardening ---
