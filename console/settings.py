@@ -337,4 +337,9 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+# Object-store endpoints at loopback, link-local or unspecified addresses, or at this installation's own
+# listeners (the console's BERTH_BIND, Redis, the gateway's ports), are refused unless listed here: host,
+# host:port or CIDR entries, comma separated (deployments/storage/endpoints.py, docs/storage.md).
+BERTH_OBJECT_STORE_ALLOW = env_list("BERTH_OBJECT_STORE_ALLOW", [])
+BERTH_CONSOLE_BIND = env_str("BERTH_BIND", "127.0.0.1:8000")
 # --- end hardening ---

@@ -73,6 +73,14 @@ _server_certificate()
 HOST_PATH_ROOT.mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("BERTH_STORAGE_CA_BUNDLE", str(CA_FILE))
 os.environ.setdefault("BERTH_HOST_PATH_ROOTS", str(HOST_PATH_ROOT))
+# moto and the other test servers listen on loopback, which object stores may not use by default: the
+# documented administrator's escape (deployments/storage/endpoints.py), for the worker and this process.
+os.environ.setdefault("BERTH_OBJECT_STORE_ALLOW", "127.0.0.1")
+
+
+@pytest.fixture(autouse=True)
+def _object_store_allow_loopback(settings):
+    settings.BERTH_OBJECT_STORE_ALLOW = ["127.0.0.1"]
 
 
 # --- S3 (moto) ------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from deployments.models import Workspace
 from deployments.models.storage import AddressingStyle, ObjectStore
 from deployments.runtime import RuntimeFailure
 from deployments.storage import context as storage_context
+from deployments.storage import endpoints
 from deployments.storage import s3
 
 STORE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
@@ -25,6 +26,10 @@ def _endpoint_problem(url: str) -> str | None:
         return "put the keys in their own fields, not in the URL"
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         return "give only scheme, host and port: the bucket comes from the oss:// path"
+    try:
+        endpoints.check_endpoint(url, resolvable=False)
+    except endpoints.EndpointRefused as exc:
+        return str(exc)
     return None
 
 
@@ -86,6 +91,15 @@ def object_store_update(*, actor, store: ObjectStore, **changes) -> ObjectStore:
     unknown = set(changes) - allowed
     if unknown:
         raise ConfigInvalid([{"path": key, "message": "cannot be changed here"} for key in sorted(unknown)])
+    new_endpoint = (changes.get("endpoint_url") or "").strip().rstrip("/")
+    if new_endpoint and new_endpoint != store.endpoint_url:
+        # The stored keys must not follow the connection to another host: whoever re-points it shows the keys.
+        missing = [field for field in ("access_key_id", "secret_access_key") if not changes.get(field)]
+        if missing:
+            raise ConfigInvalid(
+                [{"path": field, "message": "required when the endpoint changes: enter the keys again"}
+                 for field in missing]
+            )
     for field in ("endpoint_url", "region", "addressing_style"):
         if changes.get(field) is not None:
             setattr(store, field, changes[field].strip().rstrip("/") if field == "endpoint_url" else changes[field].strip())
@@ -126,10 +140,18 @@ def object_store_check(*, actor, store: ObjectStore, bucket: str = "") -> dict:
         if bucket:
             client.list_objects_v2(Bucket=bucket, MaxKeys=1)
             return {"ok": True, "message": f"connection {store.name!r} can list bucket {bucket!r}"}
-        count = len(client.list_buckets().get("Buckets") or [])
+        listing = client.list_buckets()
+        if "Buckets" not in listing and "Owner" not in listing:
+            # botocore reads any 200 (an HTML page, say) as an empty listing: that is not an S3 endpoint.
+            return {"ok": False, "message": endpoints.unreachable(store.endpoint_url)}
+        count = len(listing.get("Buckets") or [])
         return {"ok": True, "message": f"connection {store.name!r} works: {count} buckets visible"}
     except (BotoCoreError, ClientError) as exc:
         error = s3.failure(exc, store=store.name, endpoint=store.endpoint_url, bucket=bucket or "*", prefix="")
         return {"ok": False, "message": str(error)}
     except RuntimeFailure as exc:
         return {"ok": False, "message": str(exc)}
+    except (TypeError, ValueError, KeyError):
+        # botocore fails on some non-S3 answers with plain Python errors (a 302 without a region header
+        # raises TypeError): the endpoint's fault, not a server error.
+        return {"ok": False, "message": endpoints.unreachable(store.endpoint_url)}

@@ -110,7 +110,8 @@ class ObjectStoreCheckView(APIView):
     def post(self, request, slug: str, name: str):
         workspace, _ = selectors.workspace_get_for_user(user=request.user, slug=slug)
         store = selectors.object_store_get(workspace=workspace, name=name)
-        return Response(object_stores.object_store_check(actor=request.user, store=store, bucket=_text(request.data, "bucket")))
+        result = object_stores.object_store_check(actor=request.user, store=store, bucket=_text(request.data, "bucket"))
+        return Response(result, status=200 if result["ok"] else 400)
 
 
 class ServiceMountListView(APIView):

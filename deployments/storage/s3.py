@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deployments.runtime import RuntimeFailure
+from deployments.storage import endpoints
 
 MANIFEST = "manifest.json"
 OBJECTS = "objects"
@@ -75,6 +76,11 @@ def client_for(*, endpoint: str, region: str, addressing_style: str, access_key_
     """An S3 client for these settings, kept for the life of the process: building one loads botocore's
     service models (~0.15 s), which would otherwise be paid at every instance start. Clients are
     thread-safe; the session that makes them is not, hence the lock."""
+    # Checked at every use, not only when the connection was saved: names re-resolve, settings change.
+    try:
+        endpoints.check_endpoint(endpoint)
+    except endpoints.EndpointRefused as exc:
+        raise RuntimeFailure(str(exc), reason="MountFailed") from exc
     # boto3 is imported where it is used: it takes ~0.3 s to import and only storage work needs it.
     import boto3
     from botocore.config import Config
@@ -109,7 +115,7 @@ def client_for(*, endpoint: str, region: str, addressing_style: str, access_key_
 
 def failure(exc: Exception, *, store: str, endpoint: str, bucket: str, prefix: str) -> RuntimeFailure:
     """A botocore error as a sentence naming the bucket, the endpoint and the connection."""
-    from botocore.exceptions import ClientError, SSLError
+    from botocore.exceptions import ClientError, HTTPClientError, SSLError
     from botocore.exceptions import ConnectionError as BotoConnectionError
 
     where = f"oss://{bucket}/{prefix}"
@@ -133,10 +139,13 @@ def failure(exc: Exception, *, store: str, endpoint: str, bucket: str, prefix: s
             message = f"an object under {where} disappeared while it was being copied; start the instance again"
         else:
             message = f"the object store at {endpoint} answered {code} for {where}: {error.get('Message') or exc}"
-    elif isinstance(exc, SSLError):
-        message = f"TLS to {endpoint} failed ({exc}); for a private CA, set BERTH_STORAGE_CA_BUNDLE"
-    elif isinstance(exc, BotoConnectionError):
-        message = f"cannot reach the object store at {endpoint} (connection {store!r}): {exc}"
+    elif isinstance(exc, (SSLError, BotoConnectionError, HTTPClientError)):
+        # One sentence for refused, timed out, TLS and non-S3 answers alike: anything more detailed
+        # tells a tenant which ports of which hosts answer (a port scanner).
+        message = (
+            f"{endpoints.unreachable(endpoint)} (connection {store!r}): check the endpoint, that it speaks S3 "
+            "and, for a private CA, BERTH_STORAGE_CA_BUNDLE"
+        )
     else:
         message = f"reading {where} from {endpoint} failed: {exc}"
     return RuntimeFailure(message, reason="MountFailed")
