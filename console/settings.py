@@ -286,6 +286,8 @@ BERTH_API_MAX_BODY = env_int("BERTH_API_MAX_BODY", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = BERTH_API_MAX_BODY
 # The API speaks JSON only, through a parser that bounds size and nesting (deployments/api/parsers.py).
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["deployments.api.parsers.BoundedJSONParser"]
+# limit is capped at 1000 and offset clamped: a huge value was a 500 (integer overflow in the database).
+REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"] = "deployments.api.pagination.BoundedLimitOffsetPagination"
 
 # Login throttling (django-axes): after BERTH_LOGIN_FAILURE_LIMIT failed logins for one username from one
 # IP address, that pair is refused (429, even with the right password) for BERTH_LOGIN_LOCKOUT_MINUTES.

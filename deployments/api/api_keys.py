@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from deployments import selectors
 from deployments.actions import api_keys
+from deployments.api.bodies import object_body
 
 
 class ApiKeyListView(APIView):
@@ -30,7 +31,7 @@ class ApiKeyListView(APIView):
         summary="Make an API key; the response holds it once",
     )
     def post(self, request):
-        key, plain = api_keys.api_key_create(user=request.user, name=str(request.data.get("name", "")))
+        key, plain = api_keys.api_key_create(user=request.user, name=str(object_body(request).get("name", "")))
         return Response({"id": key.pk, "name": key.name, "prefix": key.prefix, "key": plain}, status=201)
 
 

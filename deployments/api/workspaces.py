@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from deployments import selectors, spec
 from deployments.actions import credentials, workspaces
+from deployments.api.bodies import object_body
 from deployments.api.services import ERRORS
 
 
@@ -41,7 +42,7 @@ class WorkspaceListView(APIView):
         summary="Create a workspace (you become its owner)",
     )
     def post(self, request):
-        workspace = workspaces.workspace_create(name=str(request.data.get("name", "")), owner=request.user)
+        workspace = workspaces.workspace_create(name=str(object_body(request).get("name", "")), owner=request.user)
         return Response({"slug": workspace.slug, "name": workspace.name, "role": "owner"}, status=201)
 
 
@@ -63,8 +64,8 @@ class WorkspaceMemberListView(APIView):
         membership = workspaces.membership_set(
             actor=request.user,
             workspace=workspace,
-            username=str(request.data.get("username", "")),
-            role=str(request.data.get("role", "")),
+            username=str(object_body(request).get("username", "")),
+            role=str(object_body(request).get("role", "")),
         )
         return Response(membership_body(membership))
 

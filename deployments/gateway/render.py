@@ -84,8 +84,12 @@ def backend_name(service: str) -> str:
     return BACKEND_PREFIX + service
 
 
-# The string EAS SDKs sign, up to the canonical resource (the verb is always POST in the SDKs).
-_SIGNED = r"POST\n%[req.fhdr(content-md5)]\n%[req.fhdr(content-type)]\n%[req.fhdr(date)]\n"
+# The string EAS SDKs sign, up to the canonical resource. The SDKs always send and sign POST; signing the
+# request's own method means a captured signature cannot be replayed with another method.
+_SIGNED = r"%[method]\n%[req.fhdr(content-md5)]\n%[req.fhdr(content-type)]\n%[req.fhdr(date)]\n"
+
+# Every 401, and the answer for a service name that does not exist: the same body, so names cannot be probed.
+UNAUTHORIZED = "unauthorized: send Authorization: <token>, Bearer <token> or an EAS signature"
 
 
 def _json(code: int, message: str) -> str:
@@ -170,14 +174,12 @@ def render_config(state: GatewayState, options: Options) -> str:
         LOG_SAMPLING,
         # <service>.<domain>: the first label, with "-" standing for "_" (DNS labels have no "_").
         f"    http-request set-var(txn.svc) req.hdr(host),field(1,.),lower,map({o.grpc_map})",
-        "    " + _return(404, "no gRPC service for this host name: use <service>.<domain>",
-                        "unless { var(txn.svc) -m found }"),
         f"    use_backend {BACKEND_PREFIX}%[var(txn.svc)]",
         f"    default_backend {UNKNOWN_BACKEND}",
         "",
         f"backend {UNKNOWN_BACKEND}",
-        "    http-request return status 404 content-type application/json lf-string "
-        "'{\"code\":404,\"message\":\"no service named %[var(txn.svc),json(utf8s)]\"}'",
+        # Not 404: an unknown name answers exactly like a known one with a wrong token.
+        "    " + _return(401, UNAUTHORIZED),
     ]
     for name in sorted(state.routes):
         lines += [""] + render_backend(state.routes[name], state.servers.get(name, {}), options)
@@ -210,8 +212,18 @@ def render_backend(route: Route, servers: dict[str, Server], options: Options) -
         "    acl sig_ok var(txn.sig),secure_memcmp(txn.s1)",
         "    acl sig_ok var(txn.sig),secure_memcmp(txn.s2)",
         "    acl sig_ok var(txn.sig),secure_memcmp(txn.s3)",
-        "    " + _return(401, "unauthorized: send Authorization: <token>, Bearer <token> or an EAS signature",
-                        "unless token_ok || sig_ok"),
+        # The signature covers Content-MD5, so the body must match it: wait for the body (up to the buffer)
+        # and compare. A body whose length is known and wholly buffered must match; a larger one cannot be
+        # checked here (docs/gateway.md says what that allows); a chunked one must match what was buffered.
+        "    http-request wait-for-body time 10s if eas",
+        '    http-request set-var(txn.bmd5) req.body,digest(md5),hex,lower,regsub("^0+","") if eas',
+        '    http-request set-var(txn.hmd5) req.fhdr(content-md5),lower,regsub("^0+","") if eas',
+        "    http-request set-var(txn.blen) req.body_len if eas",
+        "    http-request set-var(txn.clen) req.hdr_val(content-length) if eas { req.hdr(content-length) -m found }",
+        "    acl md5_ok var(txn.bmd5),strcmp(txn.hmd5) eq 0",
+        "    acl body_partial var(txn.blen),sub(txn.clen) lt 0",
+        "    acl chunked req.hdr(transfer-encoding) -m found",
+        "    " + _return(401, UNAUTHORIZED, "unless token_ok || sig_ok md5_ok || sig_ok body_partial !chunked"),
         "    " + _return(503, "no healthy upstream", "if { nbsrv() eq 0 }"),
     ]
     if route.rate_limit:
