@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from deployments import selectors, spec
 from deployments.actions import images, lifecycle, services, workspaces
+from deployments.api.schemas import DETAIL_ERROR, SERVICE_DETAIL, SERVICE_LIST
 from deployments.choices import ServiceStatus
 from deployments.engine.status import service_counts
 from deployments.models import Service, ServiceVersion
@@ -120,7 +121,7 @@ class ServiceListView(APIView):
             OpenApiParameter("limit", int),
             OpenApiParameter("offset", int),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: SERVICE_LIST},
         operation_id="services_list",
         summary="List services in your workspaces",
     )
@@ -141,7 +142,7 @@ class ServiceListView(APIView):
     @extend_schema(
         request=CONFIG,
         parameters=[OpenApiParameter("workspace", str, description="workspace slug; default: your current one")],
-        responses={201: OpenApiTypes.OBJECT, 400: ERRORS},
+        responses={201: SERVICE_DETAIL, 400: ERRORS},
         operation_id="services_create",
         summary="Create a service from an EAS-style config",
     )
@@ -153,7 +154,7 @@ class ServiceListView(APIView):
 
 
 class ServiceDetailView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="Describe a service")
+    @extend_schema(responses={200: SERVICE_DETAIL, 404: DETAIL_ERROR}, summary="Describe a service")
     def get(self, request, name: str):
         service, membership = selectors.service_get_for_user(user=request.user, name=name)
         return Response(service_detail(service, membership))

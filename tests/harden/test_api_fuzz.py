@@ -54,3 +54,19 @@ def api_key_header(alice):
 @hypothesis_settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_no_operation_answers_5xx_or_breaks_its_declared_schema(case, api_key_header):
     case.call_and_validate(headers=api_key_header, checks=[not_a_server_error, response_schema_conformance])
+
+
+def test_the_services_operations_declare_their_response_schemas():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+
+    def ref(path, method, code):
+        content = paths[path][method]["responses"][code]["content"]["application/json"]["schema"]
+        return content.get("$ref", "")
+
+    assert ref("/api/v1/services", "get", "200").endswith("/ServiceList")
+    assert ref("/api/v1/services", "post", "201").endswith("/ServiceDetail")
+    assert ref("/api/v1/services", "post", "400").endswith("/ConfigErrors")
+    assert ref("/api/v1/services/{name}", "get", "200").endswith("/ServiceDetail")
+    assert ref("/api/v1/services/{name}", "get", "404").endswith("/DetailError")
