@@ -317,14 +317,9 @@ if env_bool("BERTH_BEHIND_TLS_PROXY", False):
 
 # Content-Security-Policy (django-csp) on every page: scripts, styles and images from the console only
 # (all assets are vendored); the "try it" panel may call the gateway's endpoints from the browser.
-MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+# console/csp.py adds the gateway's origins to connect-src at each response.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "console.csp.GatewayCSPMiddleware")
 INSTALLED_APPS.append("csp")
-
-
-def _origin(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0]}" if rest else ""
-
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -332,7 +327,7 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'", *sorted({_origin(BERTH_INTERNET_ENDPOINT), _origin(BERTH_INTRANET_ENDPOINT)} - {""})],
+        "connect-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
