@@ -50,6 +50,7 @@ urlpatterns = [
         "services/<str:name>/versions/<int:number>/rollback", service_page.service_rollback, name="service-rollback"
     ),
     path("services/<str:name>/instances/<str:instance>/logs", logs.instance_logs, name="instance-logs"),
+    path("services/<str:name>/logs", logs.service_logs, name="service-logs"),
     path(
         "services/<str:name>/instances/<str:instance>/logs/download",
         logs.instance_logs_download,

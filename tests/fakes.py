@@ -105,7 +105,7 @@ class FakeRuntime:
         found = self._find(container)
         return found.state if found else None
 
-    def logs(self, container: str, *, tail: int | str = 100) -> str:
+    def logs(self, container: str, *, tail: int | str = 100, timestamps: bool = False, since: int | None = None) -> str:
         found = self._find(container)
         return "\n".join(found.log) if found else ""
 

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from deployments import selectors
 from deployments.engine import hosts
+from deployments.engine import logs as engine_logs
 from deployments.storage import reads as storage_reads
 
 
@@ -63,24 +64,39 @@ class ServiceEventListView(APIView):
 
 class ServiceLogsView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("instance", str), OpenApiParameter("tail", int), OpenApiParameter("follow", bool)],
+        parameters=[
+            OpenApiParameter("instance", str, description="an instance name; `all` interleaves every instance by time"),
+            OpenApiParameter("tail", str, description="lines per instance, 1-10000 or `all` (default 200)"),
+            OpenApiParameter("since", str, description="5m, 15m, 1h, 6h, 24h or a number of seconds"),
+            OpenApiParameter("q", str, description="only lines containing this text (case-insensitive)"),
+            OpenApiParameter("timestamps", bool, description="prefix each line with Docker's RFC 3339 time"),
+            OpenApiParameter("follow", bool),
+        ],
         responses={(200, "text/plain"): OpenApiTypes.STR},
-        summary="An instance's logs (the first instance when none is named); follow=true streams",
+        summary="An instance's logs (the first instance when none is named, every one with instance=all); "
+        "follow=true streams one instance",
     )
     def get(self, request, name: str):
 
         service, _ = selectors.service_get_for_user(user=request.user, name=name)
         instances = selectors.service_instances(service=service)
         wanted = request.query_params.get("instance")
+        options = engine_logs.LogOptions.from_query(request.query_params)
+        if wanted == "all":
+            lines, problems = engine_logs.read(list(instances), options)
+            if problems and not lines:
+                return Response({"detail": "; ".join(problems)}, status=502)
+            text = engine_logs.as_text(lines, timestamps=options.timestamps, with_instance=True)
+            return HttpResponse(text, content_type="text/plain; charset=utf-8")
         instance = instances.filter(name=wanted).first() if wanted else instances.first()
         if instance is None or instance.host is None:
             return Response({"detail": f"no instance {wanted!r}" if wanted else "the service has no instances"}, status=404)
-        try:
-            tail = max(1, min(int(request.query_params.get("tail", 200)), 10000))
-        except ValueError:
-            tail = 200
-        runtime = hosts.host_runtime(instance.host)
         if request.query_params.get("follow") in ("1", "true", "yes"):
+            tail = options.tail if isinstance(options.tail, int) else engine_logs.DEFAULT_TAIL
+            runtime = hosts.host_runtime(instance.host)
             return StreamingHttpResponse(runtime.follow_logs(instance.name, tail=tail), content_type="text/plain; charset=utf-8")
-
-        return HttpResponse(runtime.logs(instance.name, tail=tail), content_type="text/plain; charset=utf-8")
+        lines, problems = engine_logs.read([instance], options)
+        if problems:
+            return Response({"detail": problems[0]}, status=502)
+        text = engine_logs.as_text(lines, timestamps=options.timestamps, with_instance=False)
+        return HttpResponse(text, content_type="text/plain; charset=utf-8")

@@ -139,7 +139,10 @@ class Runtime(Protocol):
 
     def inspect(self, container: str) -> ContainerState | None: ...
 
-    def logs(self, container: str, *, tail: int | str = 100) -> str: ...
+    def logs(
+        self, container: str, *, tail: int | str = 100, timestamps: bool = False, since: int | None = None
+    ) -> str:
+        """The container's output; `timestamps` prefixes Docker's RFC 3339 time, `since` is a unix time."""
 
     def follow_logs(self, container: str, *, tail: int = 100) -> Iterator[str]: ...
 

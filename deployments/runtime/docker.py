@@ -246,10 +246,12 @@ class DockerRuntime:
         except docker_errors.NotFound:
             return None
 
-    def logs(self, container: str, *, tail: int | str = 100) -> str:
+    def logs(
+        self, container: str, *, tail: int | str = 100, timestamps: bool = False, since: int | None = None
+    ) -> str:
         try:
             found = self._call("read logs", self.client.containers.get, container)
-            return found.logs(tail=tail, timestamps=False).decode(errors="replace")
+            return found.logs(tail=tail, timestamps=timestamps, since=since).decode(errors="replace")
         except docker_errors.NotFound:
             return ""
 
