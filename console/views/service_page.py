@@ -16,6 +16,7 @@ from console.views.common import domain_errors
 from deployments import selectors, spec
 from deployments.actions import lifecycle, services
 from deployments.choices import SERVICE_ACTIVE, DeploymentKind, DeploymentStatus, ServiceStatus
+from deployments.engine import progress
 from deployments.engine.status import service_counts
 from deployments.errors import Conflict, NotFound
 from deployments.models import Deployment, Service
@@ -118,13 +119,40 @@ def is_settled(service: Service, deployment: Deployment | None) -> bool:
     return service.status not in SERVICE_ACTIVE and not working
 
 
+def _stuck_reason(service: Service, serving: int | None) -> str:
+    """Why an update does not progress (the latest event is Unschedulable while an older version
+    serves), or "" — the page then offers to cancel it by rolling back to the serving version."""
+    # Read whatever the status, so the page makes the same queries in every state.
+    latest = list(selectors.service_events(service=service, limit=1))
+    target = service.current_version.number if service.current_version_id else None
+    if service.status != ServiceStatus.UPDATING or serving is None or serving == target:
+        return ""
+    return latest[0].message if latest and latest[0].reason == "Unschedulable" else ""
+
+
+def counts_text(service: Service, by_version: list[dict]) -> str:
+    """The counts line: `2 wanted · v1 ready 2 · v2 pending 2`; never a count for a service at rest."""
+    if service.status == ServiceStatus.NOT_DEPLOYED:
+        return f"{service.instance} instance{'s' if service.instance != 1 else ''} once deployed"
+    if service.status in progress.AT_REST or not by_version:
+        return "no instances"
+    return f"{service.instance} wanted · {progress.counts_line(by_version)}"
+
+
 def _status_context(service: Service, membership, deployment: Deployment | None) -> dict[str, Any]:
+    by_version = progress.version_counts(service)
+    serving = progress.serving_version(service, by_version)
     return {
         "service": service,
         "membership": membership,
         "polling": not is_settled(service, deployment),
         "counts": service_counts(service),
+        "counts_text": counts_text(service, by_version),
+        "serving": serving,
+        "status_label": progress.status_label(service, deployment),
         "deployment": deployment,
+        "deployment_phrase": progress.deployment_phrase(deployment, serving) if deployment else "",
+        "stuck": _stuck_reason(service, serving),
         "timeline": deployment_timeline(deployment),
         "buttons": _lifecycle_buttons(service) if membership.can_write else [],
     }

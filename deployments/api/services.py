@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from deployments import selectors, spec
 from deployments.actions import images, lifecycle, services, workspaces
 from deployments.choices import ServiceStatus
+from deployments.engine import progress
 from deployments.engine.status import service_counts
 from deployments.models import Service, ServiceVersion
 
@@ -63,6 +64,9 @@ def deployment_body(deployment) -> dict | None:
 def service_detail(service: Service, membership, warnings: list | None = None) -> dict:
     body = service_summary(service)
     body["counts"] = service_counts(service)
+    # Old and new apart during a rollout: `counts` only counts the target version.
+    body["instances_by_version"] = progress.version_counts(service)
+    body["serving_version"] = progress.serving_version(service, body["instances_by_version"])
     body["deployment"] = deployment_body(selectors.service_latest_deployment(service=service))
     body["endpoints"] = selectors.service_endpoints(service=service)
     if selectors.can_see_token(membership):

@@ -114,7 +114,7 @@ def test_the_service_page_shows_eas_counts_and_the_deployments_phase_timeline(cl
     add_instance(service, host, 1, ready=False)
     Deployment.objects.filter(service=service).update(status=DeploymentStatus.RUNNING, phase="health")
     body = page(client, alice, service).content.decode()
-    assert "Waiting [Total: 2, Pending: 1, Running: 1]" in body
+    assert '<span id="service-counts" class="counts">2 wanted · v1 ready 1, pending 1</span>' in body
     assert '<span class="badge Waiting">Waiting</span>' in body
     timeline = body[body.index('<ol class="timeline"') :][:600]
     for step in ("queued", "pulling", "creating", "starting"):
@@ -155,7 +155,8 @@ def test_the_timeline_follows_the_deployments_kind_status_and_phase(kind, status
 def test_a_draft_says_nothing_runs_yet_and_offers_deploy(client, alice, team, flask_config):
     draft, _ = service_create(actor=alice, workspace=team, config=flask_config, deploy=False)
     body = page(client, alice, draft).content.decode()
-    assert "NotDeployed [Total: 2, Pending: 2, Running: 0]" in body
+    assert '<span id="service-counts" class="counts">2 instances once deployed</span>' in body
+    assert "NotDeployed [" not in body
     assert "Saved as a draft" in body
     assert f'action="{reverse("service-start", args=[draft.name])}"' in body
     assert ">Deploy</button>" in body
