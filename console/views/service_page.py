@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from console.views import gateway
@@ -17,6 +18,7 @@ from deployments import selectors, spec
 from deployments.actions import lifecycle, services
 from deployments.choices import SERVICE_ACTIVE, DeploymentKind, DeploymentStatus, ServiceStatus
 from deployments.engine import progress
+from deployments.engine.versions import grace_period
 from deployments.engine.status import service_counts
 from deployments.errors import Conflict, NotFound
 from deployments.models import Deployment, Service
@@ -130,6 +132,22 @@ def _stuck_reason(service: Service, serving: int | None) -> str:
     return latest[0].message if latest and latest[0].reason == "Unschedulable" else ""
 
 
+GRACEFUL = {DeploymentKind.STOP: "stopping", DeploymentKind.RESTART: "restarting", DeploymentKind.DELETE: "deleting"}
+
+
+def grace_notice(service: Service, deployment: Deployment | None, now=None) -> str:
+    """Why a stop, restart or delete takes a while: `stopping: waiting up to 30 s for in-flight
+    requests (12 s left)`; "" for any other deployment or once it has finished."""
+    if deployment is None or deployment.kind not in GRACEFUL or deployment.is_terminal:
+        return ""
+    grace = grace_period(deployment.version or service.current_version)
+    notice = f"{GRACEFUL[deployment.kind]}: waiting up to {grace} s for in-flight requests"
+    if deployment.status == DeploymentStatus.RUNNING and deployment.started_at:
+        elapsed = ((now or timezone.now()) - deployment.started_at).total_seconds()
+        notice += f" ({max(0, round(grace - elapsed))} s left)"
+    return notice
+
+
 def counts_text(service: Service, by_version: list[dict]) -> str:
     """The counts line: `2 wanted · v1 ready 2 · v2 pending 2`; never a count for a service at rest."""
     if service.status == ServiceStatus.NOT_DEPLOYED:
@@ -153,6 +171,7 @@ def _status_context(service: Service, membership, deployment: Deployment | None)
         "deployment": deployment,
         "deployment_phrase": progress.deployment_phrase(deployment, serving) if deployment else "",
         "stuck": _stuck_reason(service, serving),
+        "grace": grace_notice(service, deployment),
         "timeline": deployment_timeline(deployment),
         "buttons": _lifecycle_buttons(service) if membership.can_write else [],
     }

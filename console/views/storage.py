@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from console.forms import ObjectStoreForm
 from console.views.common import add_errors, domain_errors
 from deployments import selectors
+from deployments.choices import SERVICE_ACTIVE
 from deployments.actions import object_stores
 from deployments.errors import ConfigInvalid
 from deployments.storage import reads as storage_reads
@@ -93,6 +94,9 @@ def object_store_check(request: HttpRequest, slug: str, name: str) -> HttpRespon
 def service_mounts(request: HttpRequest, name: str) -> HttpResponse:
     """Each instance's mounts: type, source (no credentials), path, read-only, volume and figures."""
     service, _ = selectors.service_get_for_user(user=request.user, name=name)
-    context = {"service": service, "instances": storage_reads.service_mounts(service=service)}
+    # While the service changes the panel re-reads itself (instances come and go with their volumes);
+    # 286 tells htmx to stop once the status is one that stays.
+    polling = service.status in SERVICE_ACTIVE
+    context = {"service": service, "instances": storage_reads.service_mounts(service=service), "polling": polling}
     template = "storage/service_mounts.html#mounts" if request.htmx else "storage/service_mounts.html"
-    return render(request, template, context)
+    return render(request, template, context, status=200 if polling or not request.htmx else 286)

@@ -3,8 +3,11 @@ old and new versions counted apart, the serving version is "current", a stuck up
 and offers to cancel, and plain phrases for what a deployment did.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from deployments.actions.services import service_create, service_patch
 from deployments.choices import DeploymentKind, DeploymentStatus, ServiceStatus
@@ -116,3 +119,26 @@ def test_right_after_restart_the_badge_says_restarting_not_running_with_zero_rea
     assert '<span class="badge Running">Restarting</span>' in body
     assert "v2 pending 2" in body and "Running [" not in body
     assert "Restart v2 · queued" in body
+
+
+def test_stop_and_restart_explain_the_grace_period_and_count_it_down(client, alice, stuck):
+    Deployment.objects.filter(service=stuck).update(status=DeploymentStatus.SUCCEEDED)
+    stop = Deployment.objects.create(service=stuck, kind=DeploymentKind.STOP, version=stuck.current_version)
+    Service.objects.filter(pk=stuck.pk).update(status=ServiceStatus.STOPPING)
+    assert "stopping: waiting up to 30 s for in-flight requests</p>" in body_of(client, alice, stuck)
+    started = timezone.now() - timedelta(seconds=12)
+    Deployment.objects.filter(pk=stop.pk).update(status=DeploymentStatus.RUNNING, started_at=started)
+    assert "stopping: waiting up to 30 s for in-flight requests (18 s left)" in body_of(client, alice, stuck)
+    Deployment.objects.filter(pk=stop.pk).update(status=DeploymentStatus.SUCCEEDED)
+    assert 'id="grace-notice"' not in body_of(client, alice, stuck)
+
+
+def test_the_mounts_panel_rereads_itself_while_the_service_changes_and_stops_once_it_settles(client, alice, stuck):
+    client.force_login(alice)
+    url = reverse("service-mounts", args=[stuck.name])
+    polled = client.get(url, headers={"HX-Request": "true"})
+    assert polled.status_code == 200
+    assert f'hx-get="{url}" hx-trigger="every 2s"' in polled.content.decode()
+    Service.objects.filter(pk=stuck.pk).update(status=ServiceStatus.RUNNING)
+    settled = client.get(url, headers={"HX-Request": "true"})
+    assert settled.status_code == 286 and "hx-trigger" not in settled.content.decode()
