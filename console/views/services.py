@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from console.views.common import domain_errors, paged, status_filter
+from console.views.service_rows import service_rows
 from deployments import access, selectors
 from deployments.actions import services, workspaces
 from deployments.choices import ServiceStatus
@@ -32,6 +33,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
         "status": status,
         "statuses": ServiceStatus.choices,
     }
+    context["rows"] = service_rows(list(context["page"].object_list))
     template = "deployments/service_list.html"
     # Only the table for htmx's own swaps; a history restore (also an htmx request) needs the whole page.
     partial = request.htmx.target == "service-table"
