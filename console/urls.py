@@ -24,6 +24,7 @@ from console.views import (
     service_scale,
     services,
     storage,
+    versions,
     workspaces,
 )
 
@@ -46,6 +47,7 @@ urlpatterns = [
     path("services/<str:name>/", service_page.service_detail, name="service-detail"),
     path("services/<str:name>/stop", service_page.service_action, {"action": "stop"}, name="service-stop"),
     path("services/<str:name>/start", service_page.service_action, {"action": "start"}, name="service-start"),
+    path("services/<str:name>/versions/diff", versions.version_diff, name="service-version-diff"),
     path("services/<str:name>/scale", service_scale.service_scale, name="service-scale"),
     path("services/<str:name>/restart", service_page.service_action, {"action": "restart"}, name="service-restart"),
     path(

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from deployments.actions.services import service_create
+from deployments.actions.services import service_create, service_patch
 from deployments.models import DockerHost, Instance
 
 pytestmark = pytest.mark.django_db
@@ -60,3 +60,20 @@ def test_the_list_shows_image_endpoint_resources_and_instances_per_version(clien
     assert f"/api/predict/{service.name}" in row
     assert f"{config['metadata']['memory']} MB" in row
     assert "2 wanted" in row and "v1 ready 1" in row
+
+
+def test_two_versions_configs_are_compared_as_a_diff_without_secrets(client, alice, service):
+    service_patch(
+        actor=alice, service=service, patch={"containers[0].image": "registry.example.com/team/flask-app:2.0"}
+    )
+    client.force_login(alice)
+    detail = client.get(reverse("service-detail", args=[service.name])).content.decode()
+    url = reverse("service-version-diff", args=[service.name])
+    assert f'href="{url}"' in detail
+    body = client.get(url).content.decode()
+    assert "v1 → v2" in body
+    assert '<span class="diff-add">+' in body and "flask-app:2.0" in body
+    assert '<span class="diff-del">-' in body
+    same = client.get(url, {"a": "2", "b": "2"}).content.decode()
+    assert "The two configs are the same." in same
+    assert client.get(url, {"a": "9"}).status_code == 404

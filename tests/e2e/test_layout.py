@@ -24,6 +24,7 @@ def console_pages(team, service) -> dict[str, str]:
         "versions": f"/services/{name}/#versions",
         "gateway": f"/services/{name}/gateway",
         "mounts": f"/services/{name}/mounts",
+        "version diff": f"/services/{name}/versions/diff",
         "service logs": f"/services/{name}/logs?timestamps=1&since=1h&q=x",
         "edit": f"/services/{name}/edit",
         "workspace": f"/workspaces/{slug}/",
