@@ -17,7 +17,6 @@ never drifts from the database for longer than one tick.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
@@ -28,20 +27,12 @@ from pathlib import Path
 from django.db import close_old_connections
 
 from deployments import heartbeats, wakeups
-from deployments.gateway import render
+from deployments.gateway import adopt, render
 from deployments.gateway.haproxy import HAProxyError, RuntimeAPI
 from deployments.gateway.metrics import LogReader, TrafficCollector
 from deployments.gateway.state import GatewayState, StateReader
 
 log = logging.getLogger(__name__)
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: HAProxy's master gets SIGTERM if the controller dies, even by SIGKILL."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def write_private(path: Path, text: str) -> None:
@@ -84,8 +75,14 @@ class Controller:
         state = self.reader.read()
         self._write_files(state)
         self._check_config()
-        self._spawn()
-        self._adopt(state)
+        # HAProxy outlives a killed controller (its routes keep serving): take over the one left running.
+        self.proc = adopt.find(directory, self.haproxy, self.options.config_file)
+        if self.proc is not None and self.api.worker_pid() is not None:
+            log.info("adopting the running HAProxy (pid %s)", self.proc.pid)
+            self.reload(state)
+        else:
+            self._spawn()
+            self._adopt(state)
         if self.metrics_interval > 0:
             self.collector = TrafficCollector(
                 self.api, self.logs, interval=self.metrics_interval, retention_hours=self.retention_hours
@@ -194,8 +191,8 @@ class Controller:
                 path.unlink()
         self.proc = subprocess.Popen(
             [self.haproxy, "-W", "-db", "-S", f"{self.options.master_socket},mode,600", "-f", str(self.options.config_file)],
-            preexec_fn=_die_with_parent,
         )
+        adopt.record(self.options.directory, self.proc.pid)
         deadline = time.monotonic() + 15
         while self.api.worker_pid() is None:
             if self.proc.poll() is not None:

@@ -88,6 +88,7 @@ def run_case(stack: Stack, fleet: Fleet, component: str, operation: str, timeout
     if component == "dockerd" and not stack.runs_own("dockerd"):
         return Result(component, operation, 0, Verdict(True), 0, 0, skipped="the system dockerd is shared")
     sent0, failed0 = fleet.load.sent, fleet.load.failed
+    fleet.load.failures = []
     fleet.operate(operation)
     time.sleep(KILL_AFTER)
     killed_at = time.monotonic()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import docker
 
-from tests.stack import RUN_ID, process_tree
+from tests.stack import RUN_ID
 from tests.test_make_run import free_port, manage, port_open, run_env, start_runall, supervisorctl
 
 FAST_CHECK = {"initial_delay_seconds": 0, "period_seconds": 1, "timeout_seconds": 1, "success_threshold": 1,
@@ -199,14 +199,13 @@ class Stack:
     def pid(self, program: str) -> int:
         """The PID of a supervised program, or of HAProxy (the gateway controller's child)."""
         if program == "haproxy":
-            controller = self.pid("gateway")
-            for pid in process_tree(controller)[1:]:
-                try:
-                    if Path(f"/proc/{pid}/comm").read_text().strip() == "haproxy":
-                        return pid
-                except OSError:
-                    continue
-            raise AssertionError(f"no haproxy under the gateway controller {controller}")
+            # The master the controller started (or adopted) is in its pid file; a live haproxy, or none yet.
+            try:
+                pid = int((self.work / "gateway" / "haproxy.pid").read_text())
+                assert Path(f"/proc/{pid}/comm").read_text().strip() == "haproxy"
+                return pid
+            except (OSError, ValueError, AssertionError):
+                raise AssertionError("no HAProxy master running") from None
         found = supervisorctl(self.web_port, "pid", program).strip()
         assert found.isdigit() and int(found) > 0, f"{program} is not running: {found!r}"
         return int(found)
@@ -248,7 +247,7 @@ class Stack:
         for sid, name, status, desired, current in services:
             mine = [row for row in instances if row[0] == sid]
             ready = [row for row in mine if row[2] == current and row[3]]
-            if status != "running" or len(mine) != desired or len(ready) != desired:
+            if status != "Running" or len(mine) != desired or len(ready) != desired:
                 verdict.off.append(f"{name}: {status}, {len(ready)}/{len(mine)} ready of {desired}")
             ordinals = [row[5] for row in mine]
             if len(mine) > desired or len(set(ordinals)) != len(ordinals):
