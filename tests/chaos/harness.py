@@ -147,9 +147,9 @@ class Stack:
                 self.proc.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        for container in self.docker.containers.list(all=True, filters={"label": self.label()}):
+        for container in self.docker.api.containers(all=True, filters={"label": self.label()}):
             try:
-                container.remove(force=True, v=True)
+                self.docker.api.remove_container(container["Id"], force=True, v=True)
             except docker.errors.NotFound:
                 pass
 
@@ -260,11 +260,13 @@ class Stack:
             )
         ]
         mains: dict[str, int] = {}
-        for container in self.docker.containers.list(all=True, filters={"label": self.label()}):
-            instance = container.labels.get("berth.instance", "")
+        # The low-level list: one call, no inspect per container (one removed meanwhile is no error).
+        for container in self.docker.api.containers(all=True, filters={"label": self.label()}):
+            labels = container.get("Labels") or {}
+            instance = labels.get("berth.instance", "")
             if instance not in names:
-                verdict.orphans.append(f"{container.name} ({container.status})")
-            if container.labels.get("berth.role", "main") == "main":
+                verdict.orphans.append(f"{container['Names'][0]} ({container['State']})")
+            if labels.get("berth.role", "main") == "main":
                 mains[instance] = mains.get(instance, 0) + 1
         verdict.duplicates += [f"{name}: {n} main containers" for name, n in mains.items() if n > 1]
         verdict.converged = not (verdict.orphans or verdict.duplicates or verdict.stuck or verdict.off)
