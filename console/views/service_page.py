@@ -19,6 +19,7 @@ from deployments.choices import SERVICE_ACTIVE, DeploymentKind, DeploymentStatus
 from deployments.engine.status import service_counts
 from deployments.errors import Conflict, NotFound
 from deployments.models import Deployment, Service
+from deployments.queued import queued_note
 
 SERVICE_PAGE = "deployments/service_detail.html"
 
@@ -125,6 +126,7 @@ def _status_context(service: Service, membership, deployment: Deployment | None)
         "polling": not is_settled(service, deployment),
         "counts": service_counts(service),
         "deployment": deployment,
+        "queued_note": queued_note(deployment),
         "timeline": deployment_timeline(deployment),
         "buttons": _lifecycle_buttons(service) if membership.can_write else [],
     }

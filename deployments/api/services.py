@@ -14,6 +14,7 @@ from deployments.actions import images, lifecycle, services, workspaces
 from deployments.choices import ServiceStatus
 from deployments.engine.status import service_counts
 from deployments.models import Service, ServiceVersion
+from deployments.queued import queued_note
 
 ERRORS = inline_serializer(
     "ConfigErrors",
@@ -63,7 +64,10 @@ def deployment_body(deployment) -> dict | None:
 def service_detail(service: Service, membership, warnings: list | None = None) -> dict:
     body = service_summary(service)
     body["counts"] = service_counts(service)
-    body["deployment"] = deployment_body(selectors.service_latest_deployment(service=service))
+    latest = selectors.service_latest_deployment(service=service)
+    body["deployment"] = deployment_body(latest)
+    if note := queued_note(latest):  # Redis or the worker is down: say so rather than look stuck
+        body["deployment"]["queued"] = note
     body["endpoints"] = selectors.service_endpoints(service=service)
     if selectors.can_see_token(membership):
         body["token"] = service.token
