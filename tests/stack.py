@@ -144,10 +144,11 @@ def remove_run_containers(prefix: str) -> None:
     import docker
 
     client = docker.from_env()
-    for container in client.containers.list(all=True, filters={"label": "berth.service"}):
-        if container.labels.get("berth.service", "").startswith(prefix):
+    # The low-level list: no inspect per container, which fails for one removed meanwhile.
+    for container in client.api.containers(all=True, filters={"label": "berth.service"}):
+        if (container.get("Labels") or {}).get("berth.service", "").startswith(prefix):
             try:
-                container.remove(force=True, v=True)
+                client.api.remove_container(container["Id"], force=True, v=True)
             except docker.errors.NotFound:
                 pass
 
