@@ -245,6 +245,8 @@ BERTH_ROLLOUT_TIMEOUT = env_int("BERTH_ROLLOUT_TIMEOUT", 600)
 BERTH_CONVERGE_LOCK_TIMEOUT = env_int("BERTH_CONVERGE_LOCK_TIMEOUT", 60)
 # Seconds between reconcile passes (Celery beat).
 BERTH_RECONCILE_INTERVAL = env_int("BERTH_RECONCILE_INTERVAL", 10)
+# A reconcile pass waits this long for all hosts' info + list answers (read in parallel), then goes on without the late ones.
+BERTH_RECONCILE_HOST_TIMEOUT = float(env_str("BERTH_RECONCILE_HOST_TIMEOUT", "5"))
 # Restart back-off: first delay and cap, in seconds.
 BERTH_RESTART_BACKOFF = env_int("BERTH_RESTART_BACKOFF", 2)
 BERTH_RESTART_BACKOFF_MAX = env_int("BERTH_RESTART_BACKOFF_MAX", 300)

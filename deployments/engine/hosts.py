@@ -15,7 +15,7 @@ from deployments.choices import (
 )
 from deployments.events import event_record
 from deployments.models import DockerHost, Service
-from deployments.runtime import Runtime, RuntimeFailure
+from deployments.runtime import HostInfo, Runtime, RuntimeFailure
 from deployments.runtime.docker import DockerRuntime
 
 # Set only by `runtimes_from` (unit tests of the engine's rules against an in-memory runtime).
@@ -52,10 +52,15 @@ def host_runtime(host: DockerHost) -> Runtime:
     return DockerRuntime(host.url, tls=paths)
 
 
-def host_refresh(*, host: DockerHost) -> DockerHost:
-    """Read capacity from the engine and record a heartbeat (or the reason it is unreachable)."""
+def host_refresh(*, host: DockerHost, info: HostInfo | RuntimeFailure | None = None) -> DockerHost:
+    """Read capacity from the engine and record a heartbeat (or the reason it is unreachable).
+
+    `info` is an answer already read (reconcile reads every host in parallel): a HostInfo, or the
+    RuntimeFailure that reading it raised."""
     try:
-        info = host_runtime(host).info()
+        if isinstance(info, RuntimeFailure):
+            raise info
+        info = info or host_runtime(host).info()
     except RuntimeFailure as exc:
         became = DockerHost.objects.filter(pk=host.pk, status=HostStatus.READY).update(
             status=HostStatus.UNREACHABLE, message=str(exc)

@@ -17,10 +17,11 @@ from deployments.choices import (
 from deployments.engine.converge import service_converge
 from deployments.engine.failures import service_failure_record
 from deployments.engine.hosts import host_refresh, host_runtime
+from deployments.engine.observe import HostObservation, hosts_observe
 from deployments.engine.status import ZERO_INSTANCE_STATES
 from deployments.events import event_record
 from deployments.models import DockerHost, Instance, Service
-from deployments.runtime import LABEL_INSTALLATION, LABEL_INSTANCE, LABEL_ROLE, LABEL_SERVICE, RuntimeFailure
+from deployments.runtime import LABEL_INSTANCE, LABEL_ROLE, LABEL_SERVICE
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,14 @@ def reconcile_pass(*, teardown: Callable[[int], None] | None = None) -> dict:
     convergence waits out grace periods) instead of being converged inline.
     """
     stats = {"hosts": 0, "restarted": 0, "orphans": 0, "converged": 0, "errors": 0}
-    for host in DockerHost.objects.exclude(status=HostStatus.DRAINING):
+    hosts = list(DockerHost.objects.exclude(status=HostStatus.DRAINING))
+    # Every host is read at once, with a deadline: a slow or hung host cannot hold up the others.
+    observed = hosts_observe(hosts)
+    live_services = set(Service.objects.values_list("name", flat=True))
+    for host in hosts:
         # One host's failure (a malformed answer, a bug on a rare path) must not leave the others unhealed.
         try:
-            _reconcile_host(host, stats)
+            _reconcile_host(host, observed[host.pk], live_services, stats)
         except Exception:
             log.exception("reconcile: host %s failed; going on with the others", host.name)
             stats["errors"] += 1
@@ -55,22 +60,25 @@ def reconcile_pass(*, teardown: Callable[[int], None] | None = None) -> dict:
     return stats
 
 
-def _reconcile_host(host: DockerHost, stats: dict) -> None:
-    """Restart crashed instances, remove orphans and forget vanished instances on one host."""
-    host = host_refresh(host=host)
+def _reconcile_host(host: DockerHost, observation: HostObservation, live_services: set[str], stats: dict) -> None:
+    """Restart crashed instances, remove orphans and forget vanished instances on one host.
+
+    `live_services` was read after every host was listed, like `known` below."""
+    if observation.info is None:
+        raise observation.error
+    host = host_refresh(host=host, info=observation.info)
     if host.status == HostStatus.UNREACHABLE:
+        return
+    if observation.error is not None:
+        raise observation.error
+    if observation.states is None:
         return
     stats["hosts"] += 1
     runtime = host_runtime(host)
-    listed_at = timezone.now()
-    try:
-        states = runtime.list({LABEL_INSTALLATION: settings.BERTH_INSTALLATION})
-    except RuntimeFailure:
-        return
+    listed_at, states = observation.listed_at, observation.states
     # Read the DB after listing: a deploy step commits an Instance row before it creates the
     # container, so every container listed above whose row is missing here is a real orphan.
     known = {i.name: i for i in Instance.objects.filter(host=host).select_related("service", "version")}
-    live_services = set(Service.objects.values_list("name", flat=True))
     seen = set()
     for state in states:
         instance_label = state.labels.get(LABEL_INSTANCE, "")
