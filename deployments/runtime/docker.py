@@ -166,7 +166,6 @@ class DockerRuntime:
             raise RuntimeFailure(f"pulling {image} from {registry} failed: {exc.explanation or exc}", reason="ImagePullBackOff") from exc
 
     def start(self, spec: ContainerSpec) -> ContainerState:
-        self.remove(spec.name)
         kwargs: dict = {
             "name": spec.name,
             "labels": spec.labels,
@@ -189,7 +188,15 @@ class DockerRuntime:
         if spec.shm_size_mb:
             kwargs["shm_size"] = f"{spec.shm_size_mb}m"
         try:
-            container = self._call("create a container", self.client.containers.run, spec.image, **kwargs)
+            try:
+                container = self._call("create a container", self.client.containers.run, spec.image, **kwargs)
+            except docker_errors.APIError as exc:
+                # A leftover of the same name (a step that died mid-start): remove it and create again.
+                # Asked only on conflict, not before every start: a deploy waits on each round trip.
+                if exc.status_code != 409 or "already in use" not in str(exc.explanation or exc):
+                    raise
+                self.remove(spec.name)
+                container = self._call("create a container", self.client.containers.run, spec.image, **kwargs)
         except docker_errors.ImageNotFound as exc:
             raise ImageNotFound(f"image {spec.image} is not on the host; it must be pulled first") from exc
         except docker_errors.APIError as exc:
