@@ -22,8 +22,8 @@ from deployments.runtime import LABEL_INSTALLATION, ContainerState, HostInfo, Ho
 
 # Shared across passes; a host whose previous observation is still running (hung) gets no second
 # thread, so a dead host holds one worker, never the whole pool.
-_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="berth-observe")
-_in_flight: dict[int, Future] = {}
+_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="berth-observe")
+_in_flight: dict[int, tuple[Future, Future]] = {}
 _in_flight_lock = threading.Lock()
 
 
@@ -40,53 +40,63 @@ class HostObservation:
     error: Exception | None = None
 
 
-def _observe(host: DockerHost) -> HostObservation:
-    runtime = host_runtime(host)
+def _info(host: DockerHost) -> HostInfo | RuntimeFailure:
     try:
-        info: HostInfo | RuntimeFailure = runtime.info()
+        return host_runtime(host).info()
     except RuntimeFailure as exc:
-        return HostObservation(info=exc, states=None, listed_at=timezone.now())
-    # Taken before listing: a container started after it may be missing from the list, and reconcile
-    # only forgets instances that started before this moment.
-    listed_at = timezone.now()
+        return exc
+
+
+def _list(host: DockerHost) -> list[ContainerState] | None:
     try:
-        states = runtime.list({LABEL_INSTALLATION: settings.BERTH_INSTALLATION})
+        return host_runtime(host).list({LABEL_INSTALLATION: settings.BERTH_INSTALLATION})
     except RuntimeFailure:
-        states = None
-    except Exception as exc:  # noqa: BLE001 - handed back to be raised on the caller's thread
-        return HostObservation(info=info, states=None, listed_at=listed_at, error=exc)
-    return HostObservation(info=info, states=states, listed_at=listed_at)
+        return None
+
+
+def _observation(host: DockerHost, info: Future, listing: Future, listed_at: datetime) -> HostObservation:
+    """Both answers of a host that gave them in time; unexpected errors are handed back, not raised."""
+    try:
+        answer = info.result()
+    except Exception as exc:  # noqa: BLE001 - raised later on the caller's thread
+        return HostObservation(info=None, states=None, listed_at=listed_at, error=exc)
+    if isinstance(answer, RuntimeFailure):
+        return HostObservation(info=answer, states=None, listed_at=listed_at)
+    try:
+        return HostObservation(info=answer, states=listing.result(), listed_at=listed_at)
+    except Exception as exc:  # noqa: BLE001 - raised later on the caller's thread
+        return HostObservation(info=answer, states=None, listed_at=listed_at, error=exc)
 
 
 def hosts_observe(hosts: list[DockerHost], *, timeout: float | None = None) -> dict[int, HostObservation]:
     """Every host's observation by host pk, read in parallel; waits at most `timeout` seconds in all.
 
+    `info()` and `list()` of a host run side by side too (`docker info` is slow on a busy engine).
     A host that has not answered by then (or is still busy with an earlier pass's call) is reported
     unreachable for this pass. Never raises for a host's failure: unexpected errors come back in `error`.
     """
     if timeout is None:
         timeout = settings.BERTH_RECONCILE_HOST_TIMEOUT
-    futures: dict[int, Future] = {}
+    # Taken before listing: a container started after it may be missing from the list, and reconcile
+    # only forgets instances that started before this moment.
+    listed_at = timezone.now()
+    calls: dict[int, tuple[Future, Future]] = {}
     busy: set[int] = set()
     with _in_flight_lock:
         for host in hosts:
             previous = _in_flight.get(host.pk)
-            if previous is not None and not previous.done():
+            if previous is not None and not all(f.done() for f in previous):
                 busy.add(host.pk)
                 continue
-            futures[host.pk] = _in_flight[host.pk] = _pool.submit(_observe, host)
-    wait(futures.values(), timeout=timeout)
-    now = timezone.now()
+            calls[host.pk] = _in_flight[host.pk] = (_pool.submit(_info, host), _pool.submit(_list, host))
+    wait([f for pair in calls.values() for f in pair], timeout=timeout)
     observations = {}
     for host in hosts:
-        future = futures.get(host.pk)
-        if future is None or not future.done():
+        pair = calls.get(host.pk)
+        if pair is None or not all(f.done() for f in pair):
             why = "is still answering an earlier pass" if host.pk in busy else f"did not answer within {timeout:g}s"
             failure = HostUnreachable(f"the Docker host at {host.url} {why}")
-            observations[host.pk] = HostObservation(info=failure, states=None, listed_at=now)
+            observations[host.pk] = HostObservation(info=failure, states=None, listed_at=listed_at)
             continue
-        try:
-            observations[host.pk] = future.result()
-        except Exception as exc:  # noqa: BLE001 - handed back to be raised on the caller's thread
-            observations[host.pk] = HostObservation(info=None, states=None, listed_at=now, error=exc)
+        observations[host.pk] = _observation(host, *pair, listed_at)
     return observations
