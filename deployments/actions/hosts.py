@@ -9,16 +9,23 @@ from deployments.errors import ConfigInvalid, Conflict
 from deployments.models import DockerHost
 
 
-def host_register(*, name: str, url: str, address: str, actor=None, labels: dict | None = None, tls: dict | None = None) -> DockerHost:
-    """Add a Docker host (or update its URL and address) and read its capacity. Safe to repeat."""
+def host_register(
+    *, name: str, url: str, address: str, actor=None, labels: dict | None = None, tls: dict | None = None,
+    kind: str = "engine",
+) -> DockerHost:
+    """Add a Docker host, or a Swarm cluster (`kind="swarm"`, `url` = a manager's endpoint), or update its
+    URL and address, and read its capacity. Safe to repeat."""
     check_is_staff(actor)
     if not (url.startswith("unix://") or url.startswith("tcp://")):
         raise ConfigInvalid([{"path": "url", "message": "use unix:///path/to/docker.sock or tcp://host:port"}])
+    if kind not in ("engine", "swarm"):
+        raise ConfigInvalid([{"path": "kind", "message": "kind is engine (one Docker engine) or swarm (a cluster)"}])
     tls = tls or {}
     host, _ = DockerHost.objects.update_or_create(
         name=name,
         defaults={
             "url": url,
+            "kind": kind,
             "address": address,
             "labels": labels or {},
             "tls_ca": tls.get("ca", ""),

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from deployments import spec
 from deployments.access import check_can_write
 from deployments.actions import lifecycle, quotas
+from deployments.actions.pools import pool_checks
 from deployments.errors import ConfigInvalid
 from deployments.events import event_record
 from deployments.models import Service, ServiceVersion, Workspace
@@ -51,7 +52,8 @@ def service_config_validate(*, config: object, workspace: Workspace, service: Se
             ],
             result.warnings,
         )
-    problems = storage_checks.config_problems(result.config, workspace=workspace)
+    problems = pool_checks(result.config, workspace=workspace)
+    problems += storage_checks.config_problems(result.config, workspace=workspace)
     if problems:
         raise ConfigInvalid(problems, result.warnings)
     return result

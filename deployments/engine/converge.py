@@ -14,6 +14,7 @@ from deployments.choices import (
     ServiceStatus,
 )
 from deployments.engine import rollout
+from deployments.engine.cluster import cluster_converge, service_cluster
 from deployments.engine.containers import PREPARE_MISSING_PYTHON
 from deployments.engine.hosts import host_runtime
 from deployments.engine.instances import instance_start
@@ -52,6 +53,10 @@ def converge_step(service: Service) -> None:
     """The body of `service_converge`; the caller holds the service's lock."""
     if service.status == ServiceStatus.FAILED:
         return  # waits for a person: modify, start or delete moves it on
+    cluster = service_cluster(service)
+    if cluster is not None:  # Swarm places the tasks; Berth scales one Swarm service per version
+        cluster_converge(service=service, host=cluster, runtime=host_runtime(cluster))
+        return
     target = service.current_version
     desired = 0 if service.status in ZERO_INSTANCE_STATES or target is None else service.instance
     # Instances are only ever Creating inside a step holding this lock: one found now was left by a

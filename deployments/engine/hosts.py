@@ -17,6 +17,7 @@ from deployments.events import event_record
 from deployments.models import DockerHost, Service
 from deployments.runtime import Runtime, RuntimeFailure
 from deployments.runtime.docker import DockerRuntime
+from deployments.runtime.swarm import SwarmRuntime
 
 # Set only by `runtimes_from` (unit tests of the engine's rules against an in-memory runtime).
 _runtime_factory: Callable[[DockerHost], Runtime] | None = None
@@ -37,8 +38,9 @@ def host_runtime(host: DockerHost) -> Runtime:
     """The runtime for a host; TLS client material is written to 0600 files the SDK can read."""
     if _runtime_factory is not None:
         return _runtime_factory(host)
+    runtime_class = SwarmRuntime if host.kind == "swarm" else DockerRuntime
     if not host.tls_cert:
-        return DockerRuntime(host.url)
+        return runtime_class(host.url)
     directory = Path(settings.BASE_DIR) / "var" / "tls" / host.name
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     paths = {}
@@ -49,7 +51,7 @@ def host_runtime(host: DockerHost) -> Runtime:
             path.touch(mode=0o600, exist_ok=True)
             path.write_text(pem)
             paths[f"{field}_path"] = str(path)
-    return DockerRuntime(host.url, tls=paths)
+    return runtime_class(host.url, tls=paths)
 
 
 def host_refresh(*, host: DockerHost) -> DockerHost:
@@ -79,7 +81,8 @@ def host_refresh(*, host: DockerHost) -> DockerHost:
 
 def host_pick(*, cpu: float, memory_mb: int) -> DockerHost | None:
     """A ready host with room for one more instance (most free memory first), or None."""
-    hosts = DockerHost.objects.filter(status=HostStatus.READY).annotate(
+    # A Swarm cluster places its own tasks (engine/cluster.py): never a place for a single container.
+    hosts = DockerHost.objects.filter(status=HostStatus.READY).exclude(kind="swarm").annotate(
         used_cpu=Sum("instances__cpu", filter=~Q(instances__status=InstanceStatus.TERMINATING), default=0),
         used_mem=Sum("instances__memory_mb", filter=~Q(instances__status=InstanceStatus.TERMINATING), default=0),
     )

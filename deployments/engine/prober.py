@@ -140,7 +140,7 @@ class Prober:
                 tracker.next_due = now + float(probe["period_seconds"])
                 runtime = hosts.host_runtime(instance.host)
                 future = self.pool.submit(
-                    run_probe, probe, address=instance.host.address, host_port=instance.host_port, runtime=runtime,
+                    run_probe, probe, address=instance.node_address or instance.host.address, host_port=instance.host_port, runtime=runtime,
                     container_id=instance.container_id,
                 )
                 jobs.append((instance, kind, probe, tracker, future))

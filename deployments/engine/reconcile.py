@@ -14,6 +14,7 @@ from deployments.choices import (
     InstanceStatus,
     ServiceStatus,
 )
+from deployments.engine.cluster import cluster_reconcile
 from deployments.engine.converge import service_converge
 from deployments.engine.failures import service_failure_record
 from deployments.engine.hosts import host_refresh, host_runtime
@@ -37,6 +38,10 @@ def reconcile_pass(*, teardown: Callable[[int], None] | None = None) -> dict:
     for host in DockerHost.objects.exclude(status=HostStatus.DRAINING):
         # One host's failure (a malformed answer, a bug on a rare path) must not leave the others unhealed.
         try:
+            if host.kind == "swarm":
+                if host_refresh(host=host).status != HostStatus.UNREACHABLE:
+                    stats["converged"] += cluster_reconcile(host=host, converge=service_converge)
+                continue
             _reconcile_host(host, stats)
         except Exception:
             log.exception("reconcile: host %s failed; going on with the others", host.name)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import TextField
-from django.db.models.functions import Cast
+from django.db.models import TextField, Value
+from django.db.models.functions import Cast, Coalesce, NullIf
 
 from deployments.choices import InstanceStatus
 from deployments.crypto import decrypt
@@ -98,7 +98,10 @@ class StateReader:
             state.servers[name] = {}
         instances = Instance.objects.filter(
             status=InstanceStatus.RUNNING, host__isnull=False, host_port__isnull=False
-        ).values_list("id", "service_id", "name", "host__address", "host_port", "ready")
+        ).annotate(
+            # A Swarm task is reached on its node's address, a single host's container on the host's.
+            dial=Coalesce(NullIf("node_address", Value("")), "host__address")
+        ).values_list("id", "service_id", "name", "dial", "host_port", "ready")
         for pk, service_id, instance_name, address, port, ready in instances:
             service = names.get(service_id)
             if service is None:

@@ -13,6 +13,9 @@ class DockerHost(models.Model):
     """A Docker engine Berth places instances on."""
 
     name = models.SlugField(max_length=63, unique=True)
+    # "engine": one Docker engine Berth places containers on; "swarm": a Swarm cluster reached through a
+    # manager's endpoint, where Swarm places the tasks (deployments/engine/cluster.py).
+    kind = models.CharField(max_length=8, choices=[("engine", "engine"), ("swarm", "swarm")], default="engine")
     url = models.CharField(max_length=255, help_text="unix:///var/run/docker.sock or tcp://host:2376")
     # TLS client material for tcp:// hosts, stored encrypted (PEM text).
     tls_ca = EncryptedTextField(blank=True, default="")

@@ -108,6 +108,10 @@ class Instance(models.Model):
     memory_mb = models.PositiveIntegerField(default=0)
     container_id = models.CharField(max_length=80, blank=True, default="")
     host_port = models.PositiveIntegerField(null=True, blank=True)
+    # On a Swarm cluster (host.kind == "swarm") an instance is a task: its node, and the node's address
+    # the task's host-mode port is reached at (the prober and the gateway use it instead of host.address).
+    node = models.CharField(max_length=255, blank=True, default="")
+    node_address = models.CharField(max_length=255, blank=True, default="")
     status = models.CharField(max_length=16, choices=InstanceStatus.choices, default=InstanceStatus.CREATING)
     reason = models.CharField(max_length=64, blank=True, default="")
     message = models.TextField(blank=True, default="")

@@ -21,6 +21,10 @@ class Workspace(models.Model):
     max_instances = models.PositiveIntegerField(null=True, blank=True, help_text="instances; empty: unlimited")
     max_cpu = models.FloatField(null=True, blank=True, help_text="CPU cores in total; empty: unlimited")
     max_memory_mb = models.PositiveIntegerField(null=True, blank=True, help_text="MB of memory in total; empty: unlimited")
+    # Where services run when their config names no pool (metadata.resource): a host or a Swarm cluster.
+    default_pool = models.ForeignKey(
+        "deployments.DockerHost", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["name"]

@@ -21,7 +21,7 @@ ALIBABA_ONLY_KEYS: tuple[str, ...] = (
     "processor_jvm_options", "processor_envs", "processor_image", "processors", "model_path", "oss_endpoint",
     "model_entry", "model_config", "warm_up_data_path", "requirements", "model", "models", "multi_models",
     "uncompress", "source", "data_image", "members", "tasks", "raycluster", "rai", "serverless",
-    "metadata.workspace_id", "metadata.resource", "metadata.resource_burstable", "metadata.cuda", "metadata.rdma",
+    "metadata.workspace_id", "metadata.resource_burstable", "metadata.cuda", "metadata.rdma",
     "metadata.disk", "metadata.gateway", "metadata.workload_type", "metadata.elastic_job",
     "metadata.resource_rebalancing", "metadata.quota_id", "metadata.quota_type", "metadata.gpu_model",
     "metadata.npu", "metadata.fpga", "metadata.disable_sidecar", "metadata.region", "metadata.schema",
