@@ -13,6 +13,7 @@ from drf_spectacular.views import SpectacularSwaggerView
 from console.views import (
     alerts,
     api_keys,
+    clusters,
     common,
     dashboard,
     editor,
@@ -104,6 +105,7 @@ urlpatterns = [
     path("hosts/<slug:name>/drain", hosts.host_drain, {"drain": True}, name="host-drain"),
     path("hosts/<slug:name>/undrain", hosts.host_drain, {"drain": False}, name="host-undrain"),
     path("hosts/<slug:name>/remove", hosts.host_remove, name="host-remove"),
+    path("hosts/<slug:name>/nodes/<str:node_id>/<str:availability>", clusters.node_availability, name="node-availability"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/workers", dashboard.dashboard_workers, name="dashboard-workers"),
 ]

@@ -71,6 +71,10 @@ class HostForm(forms.Form):
     """Reads the host fields; host_actions.host_register checks them (URL scheme) and saves."""
 
     name = forms.SlugField(label="Host name", max_length=63, help_text="Letters, digits, - and _; e.g. gpu-1")
+    kind = forms.ChoiceField(
+        label="Kind", choices=[("engine", "One Docker engine"), ("swarm", "A Swarm cluster (its manager's endpoint)")],
+        initial="engine", help_text="A Swarm cluster places instances on its nodes itself",
+    )  # fmt: skip
     url = forms.CharField(
         label="Docker URL", max_length=255, initial="unix:///var/run/docker.sock",
         help_text="unix:///var/run/docker.sock, or tcp://host:2376 for a remote engine",

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from console.forms import HostForm
+from console.views.clusters import cluster_cards
 from console.views.common import add_errors, domain_errors, staff_required
 from deployments import selectors
 from deployments.actions import hosts as host_actions
@@ -18,6 +19,7 @@ from deployments.models import DockerHost
 
 def _host_page(request: HttpRequest, *, form: HostForm | None = None, status: int = 200) -> HttpResponse:
     context = {"hosts": selectors.host_list_with_usage(), "form": form or HostForm(), "actions": True}
+    context["clusters"] = cluster_cards(request.user)
     return render(request, "console/hosts.html", context, status=status)
 
 
@@ -48,7 +50,7 @@ def host_add(request: HttpRequest) -> HttpResponse:
     tls = {key: data[f"tls_{key}"].strip() for key in ("ca", "cert", "key")}
     try:
         host = host_actions.host_register(
-            actor=request.user, name=data["name"], url=data["url"].strip(), address=data["address"].strip(),
+            actor=request.user, name=data["name"], url=data["url"].strip(), address=data["address"].strip(), kind=data["kind"],
             tls=tls if any(tls.values()) else None,
         )  # fmt: skip
     except ConfigInvalid as exc:

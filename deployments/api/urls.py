@@ -7,7 +7,7 @@ otherwise be taken by `services/<name>/<action>`: those come first.
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from deployments.api import alerts, api_keys, gateway, instances, quotas, services, storage, workspaces
+from deployments.api import alerts, api_keys, clusters, gateway, instances, quotas, services, storage, workspaces
 
 urlpatterns = [
     path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
@@ -32,6 +32,9 @@ urlpatterns = [
     path("services/<str:name>/<str:action>", services.ServiceActionView.as_view(), name="api-service-action"),
     path("workspaces", workspaces.WorkspaceListView.as_view(), name="api-workspaces"),
     path("workspaces/<slug:slug>", quotas.WorkspaceDetailView.as_view(), name="api-workspace"),
+    path("hosts", clusters.HostListView.as_view(), name="api-hosts"),
+    path("hosts/<slug:name>/nodes", clusters.NodeListView.as_view(), name="api-host-nodes"),
+    path("hosts/<slug:name>/nodes/<str:node_id>", clusters.NodeAvailabilityView.as_view(), name="api-host-node"),
     path("workspaces/<slug:slug>/members", workspaces.WorkspaceMemberListView.as_view(), name="api-members"),
     path(
         "workspaces/<slug:slug>/members/<str:username>",

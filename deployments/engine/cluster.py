@@ -172,8 +172,19 @@ def sync_instances(*, service: Service, host: DockerHost, tasks: list[TaskState]
     for (number, slot), group in slots.items():
         current = [t for t in group if t.desired_state == "running"]
         task = _newest(current or group)
-        if not current and task.state not in _FAILED_TASK_STATES:
+        if not current and task.desired_state == "remove":
             continue  # the slot is being scaled away: its row goes below
+        if not current and task.state not in _FAILED_TASK_STATES:
+            # Swarm is moving the slot (drain, node down, update): out of traffic until the new task runs;
+            # the row keeps the old task's id, so the move is reported once the replacement shows up.
+            if (number, slot) in rows:
+                row = rows.pop((number, slot))
+                if row.status != InstanceStatus.CREATING or row.ready:
+                    Instance.objects.filter(pk=row.pk).update(
+                        status=InstanceStatus.CREATING, ready=False, host_port=None, reason="Rescheduling"
+                    )
+                    wakeups.wake("gateway")
+            continue
         version = versions[number]
         failed = sum(1 for t in group if t.state in _FAILED_TASK_STATES)
         fields = _row_fields(task, nodes, failed)
