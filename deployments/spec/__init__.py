@@ -33,6 +33,7 @@ from typing import TypedDict
 from pydantic import ValidationError
 
 from deployments.spec.checks import check_rules, json_problems, normalise, user_loc
+from deployments.spec.checks.build import fill_build_defaults
 from deployments.spec.checks.git_credentials import move_git_credentials
 from deployments.spec.credentials import DockerAuthError, decode_docker_auth, encode_docker_auth, url_credentials
 from deployments.spec.keys import ALIBABA_ONLY_KEYS, NOT_ENFORCED_YET_KEYS, key_warnings
@@ -116,6 +117,7 @@ def _validate(raw: object) -> SpecResult:
     data, renames, problems = normalise(raw)
     data, credential_problems, moved = move_git_credentials(data)
     problems += credential_problems
+    problems += fill_build_defaults(data)
     model = None
     try:
         model = ServiceSpec.model_validate(data)

@@ -4,6 +4,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, JsonValue, model_serializer
 
+from deployments.spec.model.build import BuildOptions
 from deployments.spec.model.base import NAME_RULE, SpecModel, bounded_int, opt, req, with_message
 from deployments.spec.model.containers import Container
 from deployments.spec.model.leaves import (
@@ -131,6 +132,7 @@ class BerthOptions(SpecModel):
     object_store: ObjectStoreName = opt(
         "Name of the workspace's object-store connection for oss mounts (default: the workspace's default connection)."
     )
+    build: BuildOptions = opt("Deploy from code: build the main container's image from a base image and git code.")
 
 
 class ServiceSpec(SpecModel):
