@@ -7,6 +7,7 @@ from deployments import wakeups
 from deployments.choices import (
     InstanceStatus,
 )
+from deployments.engine.build import built_image
 from deployments.engine.containers import instance_containers, instance_name, main_container
 from deployments.engine.hosts import host_pick, host_runtime
 from deployments.engine.images import image_resolve
@@ -63,6 +64,10 @@ def instance_start(*, service: Service, version: ServiceVersion, pulled: dict) -
         bind_address=host.address,
     )
     try:
+        # Deploy from code: the main container runs the image built from berth.build (cached by content).
+        image = built_image(runtime=runtime, service=service, version=version, config=config, built=pulled)
+        if image is not None:
+            containers[0].image = image
         volume_mounts = mounts.prepare_mounts(
             runtime=runtime, host=host, service=service, version=version, config=config, instance_name=instance.name
         )

@@ -8,7 +8,7 @@ would implement the same `Runtime` protocol.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 LABEL_PREFIX = "berth."
 LABEL_INSTALLATION = "berth.installation"
@@ -35,6 +35,11 @@ class ImageNotFound(RuntimeFailure):
 class RegistryAuthFailed(RuntimeFailure):
     def __init__(self, message: str):
         super().__init__(message, reason="ImagePullBackOff")
+
+
+class BuildFailed(RuntimeFailure):
+    def __init__(self, message: str):
+        super().__init__(message, reason="BuildFailed")
 
 
 class HostUnreachable(RuntimeFailure):
@@ -119,6 +124,12 @@ class Runtime(Protocol):
         """
 
     def image_has(self, image: str) -> bool: ...
+
+    def build(self, context_tar: bytes, tag: str, on_line: Callable[[str], None]) -> str:
+        """Build the image of an uncompressed tar context (a Dockerfile at its root) and tag it; returns its id.
+
+        `on_line` gets each line of the build's output as it comes. Raises BuildFailed whose message ends
+        with the build's last lines."""
 
     def image_id(self, image: str) -> str: ...
 

@@ -20,6 +20,7 @@ from docker.types import Mount
 
 from deployments.runtime import (
     LABEL_PREFIX,
+    BuildFailed,
     ContainerSpec,
     ContainerState,
     HostInfo,
@@ -37,6 +38,10 @@ HELPER_IMAGE = "berth-helper:empty"
 _HELPER_ROOT = "/berth-volume"
 # Go's os.FileMode bits in the stat header of the archive API.
 _MODE_DIR = 1 << 31
+
+# A build's own time limit (pip installs can be slow), and how many of its last lines a failure quotes.
+BUILD_TIMEOUT = 1800
+BUILD_LAST_LINES = 8
 
 _clients: dict[str, docker.DockerClient] = {}
 _clients_lock = threading.Lock()
@@ -137,6 +142,34 @@ class DockerRuntime:
 
     def image_id(self, image: str) -> str:
         return self._call("look up an image", self.client.images.get, image).id
+
+    def build(self, context_tar: bytes, tag: str, on_line) -> str:
+        # The legacy builder's JSON stream: {"stream": text}, {"aux": {"ID": id}}, {"error": message}.
+        last: list[str] = []
+        image_id = None
+        pending = ""
+        try:
+            chunks = self._call(
+                "build an image", self.client.api.build, fileobj=io.BytesIO(context_tar), custom_context=True,
+                tag=tag, rm=True, forcerm=True, decode=True, timeout=BUILD_TIMEOUT,
+            )
+            for chunk in chunks:
+                if "error" in chunk:
+                    lines = [line for line in (pending + "\n" + str(chunk["error"])).splitlines() if line.strip()]
+                    raise BuildFailed(" | ".join([*last, *lines][-BUILD_LAST_LINES:]))
+                if "aux" in chunk and isinstance(chunk["aux"], dict) and chunk["aux"].get("ID"):
+                    image_id = chunk["aux"]["ID"]
+                pending += chunk.get("stream") or ""
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    if line.strip():
+                        last = [*last, line.rstrip()][-BUILD_LAST_LINES:]
+                        on_line(line.rstrip())
+        except docker_errors.APIError as exc:
+            raise BuildFailed(f"the Docker engine refused the build: {exc.explanation or exc}") from exc
+        if pending.strip():
+            on_line(pending.rstrip())
+        return image_id or self.image_id(tag)
 
     def pull(self, image: str, auth: RegistryAuth | None, *, local_fallback: bool = True) -> str:
         registry = registry_of(image)
