@@ -40,7 +40,9 @@ def build_options(config: dict) -> dict | None:
     return ((config.get("berth") or {}).get("build")) or None
 
 
-def built_image(*, runtime: Runtime, service: Service, version: ServiceVersion, config: dict, built: dict) -> str | None:
+def built_image(
+    *, runtime: Runtime, service: Service, version: ServiceVersion, config: dict, built: dict
+) -> str | None:
     """The tag of this version's built main image on the runtime's host, building it when absent; None
     when the config builds nothing. `built` caches the outcome (tag or failure) for one convergence step."""
     options = build_options(config)
@@ -51,7 +53,9 @@ def built_image(*, runtime: Runtime, service: Service, version: ServiceVersion, 
         try:
             built[key] = _build(runtime=runtime, service=service, version=version, config=config, options=options)
         except RuntimeFailure as exc:
-            failure = exc if isinstance(exc, BuildFailed) else BuildFailed(f"building the image from code failed: {exc}")
+            failure = (
+                exc if isinstance(exc, BuildFailed) else BuildFailed(f"building the image from code failed: {exc}")
+            )
             event_record(service=service, reason="BuildFailed", message=str(failure), warning=True)
             built[key] = failure
     if isinstance(built[key], Exception):
@@ -65,21 +69,35 @@ def _build(*, runtime: Runtime, service: Service, version: ServiceVersion, confi
     with tempfile.TemporaryDirectory(prefix="berth-build-") as scratch:
         code = Path(scratch) / "code"
         commit = git_repo.clone(
-            dest=code, repo=git["repo"], branch=git.get("branch"), commit=git.get("commit"),
-            username=git.get("username"), password=git.get("password"), git=settings.BERTH_GIT_BINARY,
-            ca_bundle=ca_bundle(), timeout=settings.BERTH_STORAGE_TIMEOUT, tick=lock_keepalive,
+            dest=code,
+            repo=git["repo"],
+            branch=git.get("branch"),
+            commit=git.get("commit"),
+            username=git.get("username"),
+            password=git.get("password"),
+            git=settings.BERTH_GIT_BINARY,
+            ca_bundle=ca_bundle(),
+            timeout=settings.BERTH_STORAGE_TIMEOUT,
+            tick=lock_keepalive,
         )
         base_id = image_resolve(runtime=runtime, service=service, version=version, config=config, image=options["base"])
         wheel = sdk_wheel()
         content = {
-            "workspace": service.workspace_id, "base": base_id, "commit": commit, "sdk": _digest(wheel.read_bytes()),
+            "workspace": service.workspace_id,
+            "base": base_id,
+            "commit": commit,
+            "sdk": _digest(wheel.read_bytes()),
             **{k: options.get(k) for k in ("requirements", "find_links", "index_url", "processor")},
         }
         tag = f"berth-build/code:{_digest(json.dumps(content, sort_keys=True).encode())[:32]}"
         if runtime.image_has(tag):
-            event_record(service=service, reason="BuildCached", message=f"image for {url}@{commit[:12]} already built: {tag}")
+            event_record(
+                service=service, reason="BuildCached", message=f"image for {url}@{commit[:12]} already built: {tag}"
+            )
             return tag
-        event_record(service=service, reason="Building", message=f"building {tag} from {url}@{commit[:12]} on {options['base']}")
+        event_record(
+            service=service, reason="Building", message=f"building {tag} from {url}@{commit[:12]} on {options['base']}"
+        )
         started = time.monotonic()
         context = build_context(code=code, wheel=wheel, base=options["base"], options=options)
         runtime.build(context, tag, _progress(service))
@@ -128,7 +146,9 @@ def build_context(*, code: Path, wheel: Path, base: str, options: dict) -> bytes
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         _add_bytes(tar, "Dockerfile", dockerfile(base=base, options=options).encode())
-        _add_bytes(tar, "berth-sdk/requirements.txt", "".join(f"{r}\n" for r in options.get("requirements") or []).encode())
+        _add_bytes(
+            tar, "berth-sdk/requirements.txt", "".join(f"{r}\n" for r in options.get("requirements") or []).encode()
+        )
         tar.add(wheel, arcname=f"berth-sdk/{wheel.name}")
         tar.add(code, arcname="code", filter=lambda info: None if _in_git(info.name) else info)
     return buffer.getvalue()
@@ -154,9 +174,22 @@ def sdk_wheel() -> Path:
     if wheel is None or not wheel.exists():
         out = Path(tempfile.mkdtemp(prefix="berth-sdk-"))
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index",
-             "-w", str(out), str(_SDK_DIR)],
-            capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "-q",
+                "--no-deps",
+                "--no-build-isolation",
+                "--no-index",
+                "-w",
+                str(out),
+                str(_SDK_DIR),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         if result.returncode:
             raise BuildFailed(f"building the allspark SDK wheel failed: {result.stderr.strip()[-500:]}")

@@ -48,8 +48,19 @@ def tiny_wheel(directory: Path, version: str) -> Path:
     )
     out = directory / "dist"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(out),
-         str(source)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            str(out),
+            str(source),
+        ],
         check=True,
     )
     return next(out.glob(f"tinylib-{version}-*.whl"))
