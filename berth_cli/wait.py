@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from berth_cli.build_progress import BuildProgress
 from berth_cli.client import ApiNotFound, Client, CliError, service_path
 from berth_cli.output import say, warn
 
@@ -54,7 +55,9 @@ def wait_for(client: Client, name: str, first: dict, *, want: str, timeout: floa
     log lines on failure."""
     deadline = time.monotonic() + timeout
     detail, last, errors = first, None, 0
+    build = BuildProgress(client, name)
     while True:
+        build.show(detail)
         finished, failure = outcome(detail, want)
         if finished:
             if failure:

@@ -100,7 +100,8 @@ def _build(*, runtime: Runtime, service: Service, version: ServiceVersion, confi
         )
         started = time.monotonic()
         context = build_context(code=code, wheel=wheel, base=options["base"], options=options)
-        runtime.build(context, tag, _progress(service))
+        # Without an index every install reads files of the context: no network, not even the bridge.
+        runtime.build(context, tag, _progress(service), offline=not options.get("index_url"))
     event_record(service=service, reason="Built", message=f"built {tag} in {time.monotonic() - started:.0f}s")
     return tag
 

@@ -125,8 +125,10 @@ class Runtime(Protocol):
 
     def image_has(self, image: str) -> bool: ...
 
-    def build(self, context_tar: bytes, tag: str, on_line: Callable[[str], None]) -> str:
+    def build(self, context_tar: bytes, tag: str, on_line: Callable[[str], None], *, offline: bool = False) -> str:
         """Build the image of an uncompressed tar context (a Dockerfile at its root) and tag it; returns its id.
+
+        `offline` builds without any network (its RUN steps need none).
 
         `on_line` gets each line of the build's output as it comes. Raises BuildFailed whose message ends
         with the build's last lines."""

@@ -143,7 +143,7 @@ class DockerRuntime:
     def image_id(self, image: str) -> str:
         return self._call("look up an image", self.client.images.get, image).id
 
-    def build(self, context_tar: bytes, tag: str, on_line) -> str:
+    def build(self, context_tar: bytes, tag: str, on_line, *, offline: bool = False) -> str:
         # The legacy builder's JSON stream: {"stream": text}, {"aux": {"ID": id}}, {"error": message}.
         last: list[str] = []
         image_id = None
@@ -152,6 +152,7 @@ class DockerRuntime:
             chunks = self._call(
                 "build an image", self.client.api.build, fileobj=io.BytesIO(context_tar), custom_context=True,
                 tag=tag, rm=True, forcerm=True, decode=True, timeout=BUILD_TIMEOUT,
+                network_mode="none" if offline else None,
             )
             for chunk in chunks:
                 if "error" in chunk:

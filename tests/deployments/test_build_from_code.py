@@ -161,3 +161,21 @@ def test_code_from_git_is_built_with_a_wheel_requirement_cached_and_a_broken_req
     for instance in Instance.objects.filter(service=service):
         assert ask(instance.host_port) == "hello berth from tinylib 1.0"
     shutil.rmtree(tmp_path / "dist", ignore_errors=True)
+
+
+def test_berth_create_of_a_config_with_code_prints_the_build_progress_and_the_service_answers(
+    berth, local_host, python_image, git_server, tmp_path
+):
+    wheel = tiny_wheel(tmp_path, "2.0")
+    push_files(git_server, "greeter-cli", {"app.py": APP, f"wheels/{wheel.name}": wheel.read_bytes()})
+    config = from_code("fromcodecli", f"{git_server.base}/greeter-cli.git", python_image, ["tinylib==2.0"])
+    path = tmp_path / "service.json"
+    path.write_text(json.dumps(config))
+    result = berth("create", str(path), timeout=500)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("[Build] building berth-build/code:") for line in lines), result.stdout
+    assert any(line.startswith("[Build] Step ") for line in lines), result.stdout
+    assert "[OK] Service is running" in lines[-1] and GIT_PASSWORD not in result.stdout + result.stderr
+    instance = Instance.objects.get(service__name=config["name"])
+    assert ask(instance.host_port) == "hello berth from tinylib 2.0"
