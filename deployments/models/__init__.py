@@ -7,6 +7,7 @@ changes no table.
 
 from deployments.models.gateway import TrafficSample
 from deployments.models.hosts import DockerHost
+from deployments.models.scaling import ServiceScaler
 from deployments.models.services import Deployment, Event, Instance, Service, ServiceVersion
 from deployments.models.storage import AddressingStyle, InstanceMount, ObjectStore
 from deployments.models.workspaces import ApiKey, Membership, Profile, RegistryCredential, Workspace
@@ -24,6 +25,7 @@ __all__ = [
     "Profile",
     "RegistryCredential",
     "Service",
+    "ServiceScaler",
     "ServiceVersion",
     "TrafficSample",
     "Workspace",

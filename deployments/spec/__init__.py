@@ -48,6 +48,7 @@ from deployments.spec.checks import (
     user_loc,
 )
 from deployments.spec.model import ServiceSpec
+from deployments.spec.scalers import scaler_issues
 from deployments.spec.secrets import SECRET_MASK, get_at, join_secrets, mask_secrets, secret_locs, split_secrets
 
 __all__ = [
@@ -97,7 +98,6 @@ ALIBABA_ONLY_KEYS: tuple[str, ...] = (
 
 # Berth will honour these later: "accepted, not enforced yet".
 NOT_ENFORCED_YET_KEYS: tuple[str, ...] = (
-    "autoscaler", "cronscaler",
     "metadata.gpu", "metadata.gpu_memory", "metadata.gpu_core_percentage", "metadata.qos",
     "metadata.enable_webservice", "metadata.type", "metadata.scheduling",
     "metadata.group", "metadata.role", "metadata.release", "metadata.traffic_state",
@@ -179,6 +179,8 @@ def _validate(raw: object) -> SpecResult:
     errors = _issues(problems, renames)
     warned = find_keys(data, _WARNED_KEYS)
     warnings = _issues([(loc, _WARNINGS[label].format(key=_key(loc))) for loc, label in warned], renames)
+    scaler_errors, scaler_warnings = scaler_issues(data, renames, errors)
+    errors, warnings = errors + scaler_errors, warnings + scaler_warnings
     config = model.canonical() if model is not None and not errors else None
     return SpecResult(config, errors, warnings)
 
