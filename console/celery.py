@@ -9,4 +9,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 app = Celery("berth")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Tasks live in deployments.engine.tasks; their names (deployments.tasks.*) are fixed there.
-app.autodiscover_tasks(["deployments.engine"])
+app.autodiscover_tasks(["deployments.engine", "deployments.actions"])  # the autoscaler's task is an action's

@@ -218,8 +218,12 @@ BERTH_RESTART_BACKOFF_MAX = env_int("BERTH_RESTART_BACKOFF_MAX", 300)
 # A CA bundle mounted into containers that install Python requirements (for hosts behind a TLS proxy).
 BERTH_EXTRA_CA_BUNDLE = env_str("BERTH_EXTRA_CA_BUNDLE", "")
 
+# Seconds between autoscaler / cron scaler steps (Celery beat).
+BERTH_AUTOSCALE_INTERVAL = env_int("BERTH_AUTOSCALE_INTERVAL", 1)
+
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {"task": "deployments.tasks.reconcile", "schedule": float(BERTH_RECONCILE_INTERVAL)},
+    "autoscale": {"task": "deployments.tasks.autoscale", "schedule": float(BERTH_AUTOSCALE_INTERVAL)},
 }
 
 # --- gateway ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from deployments import spec
 from deployments.access import check_can_write
-from deployments.actions import lifecycle
+from deployments.actions import lifecycle, scaler_settings
 from deployments.errors import ConfigInvalid
 from deployments.events import event_record
 from deployments.models import Service, ServiceVersion, Workspace
@@ -58,9 +58,12 @@ def service_config_validate(*, config: object, workspace: Workspace, service: Se
 
 
 def _without_instance_and_token(config: dict) -> dict:
-    """The part of a config that defines a version: everything but the instance count and the token."""
+    """The part of a config that defines a version: everything but the instance count, the token and
+    the scalers (kept in ServiceScaler: changing them never rolls containers)."""
     trimmed = copy.deepcopy(config)
     trimmed.pop("token", None)
+    trimmed.pop("autoscaler", None)
+    trimmed.pop("cronscaler", None)
     trimmed.get("metadata", {}).pop("instance", None)
     return trimmed
 
@@ -100,6 +103,7 @@ def service_create(*, actor, workspace: Workspace, config: object, deploy: bool 
             )
             _new_version(service=service, config=canonical, actor=actor)
             service.save(update_fields=["latest_version_number", "current_version"])
+            scaler_settings.scaler_settings_save(service=service, config=canonical)
             if deploy:
                 lifecycle.service_deploy_on_commit(service=service, actor=actor)
     except IntegrityError:
@@ -115,6 +119,7 @@ def service_config(*, service: Service, reveal_secrets: bool = False) -> dict:
     version = service.current_version
     config = spec.join_secrets(version.config, version.secrets)
     config.setdefault("metadata", {})["instance"] = service.instance
+    scaler_settings.scaler_settings_into(config=config, service=service)
     # Stored configs were valid when saved; validating again puts `instance` in its canonical place.
     canonical = spec.validate_config(config).config or config
     return canonical if reveal_secrets else spec.mask_secrets(canonical)
@@ -151,6 +156,7 @@ def service_update(*, actor, service: Service, config: object) -> tuple[Service,
             _new_version(service=locked, config=canonical, actor=actor)
             fields += ["latest_version_number", "current_version"]
         locked.save(update_fields=fields)
+        scaler_settings.scaler_settings_save(service=locked, config=canonical)
         if changed or scaled:
             lifecycle.service_changed_on_commit(service=locked, actor=actor, new_version=changed)
     return locked, changed, result.warnings

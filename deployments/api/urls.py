@@ -7,7 +7,7 @@ otherwise be taken by `services/<name>/<action>`: those come first.
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from deployments.api import api_keys, gateway, instances, services, storage, workspaces
+from deployments.api import api_keys, autoscaling, gateway, instances, services, storage, workspaces
 
 urlpatterns = [
     path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
@@ -23,6 +23,8 @@ urlpatterns = [
         name="api-service-rollback",
     ),
     path("services/<str:name>/scale", services.ServiceScaleView.as_view(), name="api-service-scale"),
+    path("services/<str:name>/autoscaler", autoscaling.ServiceAutoscalerView.as_view(), name="api-service-autoscaler"),
+    path("services/<str:name>/cronscaler", autoscaling.ServiceCronscalerView.as_view(), name="api-service-cronscaler"),
     path("services/<str:name>/token", services.ServiceTokenView.as_view(), name="api-service-token"),
     path("services/<str:name>/instances", instances.ServiceInstanceListView.as_view(), name="api-service-instances"),
     path("services/<str:name>/events", instances.ServiceEventListView.as_view(), name="api-service-events"),

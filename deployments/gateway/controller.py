@@ -30,6 +30,7 @@ from django.db import close_old_connections
 from deployments.gateway import render
 from deployments.gateway.haproxy import HAProxyError, RuntimeAPI
 from deployments.gateway.metrics import LogReader, TrafficCollector
+from deployments.gateway.rates import RatePublisher
 from deployments.gateway.state import GatewayState, StateReader
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class Controller:
         self.retention_hours = retention_hours
         self.logs: LogReader | None = None
         self.collector: TrafficCollector | None = None
+        self.rates: RatePublisher | None = None
         self.stopping = False
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -89,6 +91,8 @@ class Controller:
                 self.api, self.logs, interval=self.metrics_interval, retention_hours=self.retention_hours
             )
             self.collector.start()
+        self.rates = RatePublisher(self.api)  # the autoscaler's 1 s request rates
+        self.rates.start()
         log.info(
             "gateway up: http %s:%s, grpc %s:%s, %d services",
             self.options.bind, self.options.http_port, self.options.bind, self.options.grpc_port, len(state.routes),
@@ -108,6 +112,8 @@ class Controller:
         self.stopping = True
         if self.collector:
             self.collector.stop.set()
+        if self.rates:
+            self.rates.stop.set()
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()  # the master stops its workers
             try:
