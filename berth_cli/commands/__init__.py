@@ -5,8 +5,10 @@ and binds its handler. MODULES is the order `berth --help` lists them in.
 """
 
 from berth_cli.commands import (
+    autoscale,
     config,
     create,
+    cronscale,
     delete,
     desc,
     events,
@@ -20,7 +22,7 @@ from berth_cli.commands import (
     w,
 )
 
-MODULES = (config, create, modify, desc, ls, w, events, logs, lifecycle, token, delete, version, validate)
+MODULES = (config, create, modify, desc, ls, w, events, logs, lifecycle, token, delete, version, validate, autoscale, cronscale)
 
 
 def register_all(subparsers) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from berth_cli.client import Client, service_path
+from berth_cli.commands.autoscale import autoscaler_rows
 from berth_cli.commands.base import add_command, json_flag
 from berth_cli.output import box, host_names, print_json, say, when, wrap
 
@@ -58,6 +59,9 @@ def run(args, client: Client) -> int:
         rows.append(["LastDeployment", state])
         if deployment.get("message") and deployment["message"] != detail.get("message"):
             rows.append(["DeploymentMessage", deployment["message"]])
+    if config.get("autoscaler"):
+        described = client.get(service_path(args.name, "autoscaler"))
+        rows += [[f"Autoscaler.{key}", value] for key, value in autoscaler_rows(described)]
     rows += [
         ["InternetEndpoint", endpoints.get("internet", "")],
         ["IntranetEndpoint", endpoints.get("intranet", "")],
