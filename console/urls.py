@@ -12,6 +12,7 @@ from drf_spectacular.views import SpectacularSwaggerView
 
 from console.views import (
     api_keys,
+    autoscaling,
     common,
     dashboard,
     editor,
@@ -59,6 +60,10 @@ urlpatterns = [
     path("services/<str:name>/gateway", gateway.service_gateway, name="service-gateway"),
     path("services/<str:name>/token", gateway.service_token, name="service-token-reveal"),
     path("services/<str:name>/mounts", storage.service_mounts, name="service-mounts"),
+    path("services/<str:name>/autoscaling", autoscaling.service_autoscaling, name="service-autoscaling"),
+    path(
+        "services/<str:name>/autoscaling/delete", autoscaling.service_autoscaler_delete, name="service-autoscaler-delete"
+    ),
     # workspaces
     path("workspaces/-/new", workspaces.workspace_create, name="workspace-create"),
     path("workspaces/-/switch", workspaces.workspace_switch, name="workspace-switch"),
