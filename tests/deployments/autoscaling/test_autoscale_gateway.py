@@ -48,3 +48,21 @@ def test_a_step_load_grows_the_service_and_it_shrinks_back_without_failed_reques
     assert load.failures == []
     assert load.ok > 50
     assert Event.objects.filter(service=service, reason="Autoscaled", message__contains="→ 1").exists()
+
+
+def test_a_cron_job_a_few_seconds_ahead_changes_the_count(local_host, gateway, python_image_tag, alice):
+    from datetime import datetime, timedelta, timezone
+
+    service = deploy(alice, echo_config("cronscaled", python_image_tag, instance=1), gateway)
+    at = datetime.now(timezone.utc) + timedelta(seconds=6)
+    schedule = f"{at.second} {at.minute} {at.hour} * * *"  # 6 fields, seconds first: once, a few seconds from now
+    autoscaling.cronscaler_set(
+        actor=alice, service=service, body={"ScaleJobs": [{"Name": "soon", "Schedule": schedule, "TargetSize": 2}]}
+    )
+
+    wait_for(lambda: ready_instances(service) == 2, timeout=40, interval=0.5, what="the cron job's 2 instances")
+
+    job = autoscaling.cronscaler_describe(service=service)["ScaleJobs"][0]
+    assert job["State"] == "success"
+    assert datetime.fromisoformat(job["LastProbeTime"]) == at.replace(microsecond=0)
+    assert Event.objects.filter(service=service, reason="CronScaled", actor="autoscaler").exists()
