@@ -102,10 +102,13 @@ def main() -> None:
         with PacedLoad(gateway.http_port, path, service.token, qps=args.target, threads=8, limit=180) as load:
             time.sleep(args.hold)
             held = Service.objects.get(pk=service.pk).instance
+            before = Event.objects.filter(service=service, reason="Autoscaled").count()
             step = time.perf_counter()
             load.set_rate(args.target * 5)
             stack.wait_for(
-                lambda: Event.objects.filter(service=service, reason="Autoscaled").exists(), timeout=60, interval=0.05
+                lambda: Event.objects.filter(service=service, reason="Autoscaled").count() > before,
+                timeout=60,
+                interval=0.05,
             )
             decided = time.perf_counter() - step
             stack.wait_for(

@@ -30,7 +30,7 @@ class PacedLoad:
 
     def _run(self, index: int, count: int) -> None:
         deadline = time.monotonic() + self.limit  # bounded, whatever happens
-        next_at = time.monotonic() + index / max(self.qps, 0.1) / count
+        next_at = time.monotonic() + index / max(self.qps, 0.1)  # staggered: one request every 1/qps s
         while not self.stop.is_set() and time.monotonic() < deadline:
             time.sleep(max(0.0, next_at - time.monotonic()))
             next_at = max(next_at + count / max(self.qps, 0.1), time.monotonic() - 1)
