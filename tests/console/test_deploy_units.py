@@ -42,7 +42,13 @@ def _exec_start(text: str) -> list[str]:
 
 
 def test_each_process_make_run_supervises_has_a_unit_running_the_same_command(tmp_path):
-    dev = {"python": sys.executable, "base": str(ROOT), "var": "/dev-var", "bind": "127.0.0.1:8000"}
+    dev = {
+        "python": sys.executable,
+        "base": str(ROOT),
+        "var": "/dev-var",
+        "bind": "127.0.0.1:8000",
+        "teardown_queue": "teardown",
+    }
     config = configparser.RawConfigParser()
     config.read_string(render_config(list(processes.own()), dev, run_dir=tmp_path, base=ROOT))
     supervised = {
